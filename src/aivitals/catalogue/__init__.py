@@ -1,0 +1,52 @@
+"""The single source of truth: every metric, label, threshold and query aivitals knows.
+
+Rules, dashboards, docs and the Helm chart are generated from this package.
+It validates itself at import.
+"""
+
+from __future__ import annotations
+
+from .labels import CALL_LABELS, LABELS, OTHER
+from .metrics import METRICS, METRICS_BY_NAME
+from .schema import (
+    Area,
+    Comparison,
+    Dashboard,
+    Label,
+    Metric,
+    MetricType,
+    Severity,
+    Source,
+    Threshold,
+    Tile,
+    Unit,
+    Vital,
+)
+from .validate import CatalogueError, validate
+from .vitals import VITALS, VITALS_BY_ID
+
+validate(METRICS, VITALS)
+
+__all__ = [
+    "Area",
+    "CALL_LABELS",
+    "CatalogueError",
+    "Comparison",
+    "Dashboard",
+    "LABELS",
+    "Label",
+    "METRICS",
+    "METRICS_BY_NAME",
+    "Metric",
+    "MetricType",
+    "OTHER",
+    "Severity",
+    "Source",
+    "Threshold",
+    "Tile",
+    "Unit",
+    "VITALS",
+    "VITALS_BY_ID",
+    "Vital",
+    "validate",
+]

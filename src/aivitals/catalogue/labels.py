@@ -1,0 +1,157 @@
+"""The closed label allow-list. No metric carries a label that is not here.
+
+Values follow the OpenTelemetry GenAI semantic conventions where they exist
+(``gen_ai.operation.name``, ``gen_ai.provider.name``, ``gen_ai.token.type``).
+"""
+
+from __future__ import annotations
+
+from .schema import Label
+
+OTHER = "other"
+
+OPERATIONS = (
+    # OpenTelemetry gen_ai.operation.name values
+    "chat",
+    "text_completion",
+    "embeddings",
+    "generate_content",
+    "execute_tool",
+    "create_agent",
+    "invoke_agent",
+    # aivitals extensions for classical and retrieval models
+    "classify",
+    "predict",
+    "retrieve",
+    "rerank",
+    OTHER,
+)
+
+PROVIDERS = (
+    # OpenTelemetry gen_ai.provider.name values
+    "openai",
+    "anthropic",
+    "aws.bedrock",
+    "azure.ai.openai",
+    "azure.ai.inference",
+    "gcp.gemini",
+    "gcp.vertex_ai",
+    "cohere",
+    "mistral_ai",
+    "groq",
+    "deepseek",
+    "perplexity",
+    "x_ai",
+    "ibm.watsonx.ai",
+    # models you host yourself (vLLM, TGI, Triton, scikit-learn, ...)
+    "self_hosted",
+    OTHER,
+)
+
+OUTCOMES = ("ok", "error", "refused", "timeout", "cancelled")
+
+#: input/output are totals (cached input is part of input, reasoning part of
+#: output, as in OpenTelemetry); the others say how much of a total was of that kind.
+TOKEN_TYPES = ("input", "output", "cached_input", "cache_creation", "reasoning")
+
+COST_KINDS = ("input", "output", "cached_input", "cache_creation", "gpu_time")
+
+CACHE_KINDS = ("prompt", "embedding", "retrieval", "semantic", OTHER)
+
+EVALUATORS = (
+    "groundedness",
+    "context_precision",
+    "context_recall",
+    "answer_relevance",
+    "toxicity",
+    "hallucination",
+    "citation",
+    "pii",
+    "jailbreak",
+    "custom",
+    OTHER,
+)
+
+PII_KINDS = (
+    "email",
+    "phone",
+    "card_number",
+    "national_id",
+    "api_key",
+    "private_key",
+    "jwt",
+    OTHER,
+)
+
+SDK_STAGES = (
+    "decorate",
+    "labels",
+    "usage",
+    "cost",
+    "stream",
+    "record",
+    "fold",
+    "collect",
+    "config",
+)
+
+LABELS: dict[str, Label] = {
+    label.name: label
+    for label in (
+        Label("service", "The service that calls the model; set once per process.", max_values=20),
+        Label("model", "The model name as the provider knows it.", max_values=50, example="gpt-4o-mini"),
+        Label("operation", "What kind of call it is.", values=OPERATIONS),
+        Label("provider", "Who serves the model.", values=PROVIDERS),
+        Label("outcome", "How the call ended.", values=OUTCOMES),
+        Label("error_type", "The exception class of a failed call.", max_values=30, example="APITimeoutError"),
+        Label("token_type", "Which tokens.", values=TOKEN_TYPES),
+        Label("cost_kind", "What the money was spent on.", values=COST_KINDS),
+        Label("cache", "Which cache was consulted.", values=CACHE_KINDS),
+        Label("result", "Hit or miss, accepted or rejected: the result of a lookup or an event.",
+              values=("hit", "miss", "accepted", "duplicate", "rejected", "joined", "unknown", "expired")),
+        Label("evaluator", "The evaluator that scored a response.", values=EVALUATORS),
+        Label("verdict", "An evaluator's pass or fail verdict.", values=("pass", "fail")),
+        Label("pii_kind", "The kind of personal data or secret detected.", values=PII_KINDS),
+        Label("action", "What a person did with a model's suggestion.", values=("suggested", "overridden", "reversed")),
+        Label("stage", "Where in the SDK an internal error happened.", values=SDK_STAGES),
+        Label("label", "A label name, for folding counts.", max_values=32),
+        Label("version", "A version string.", max_values=20),
+        # sidecar: labels and quality
+        Label("class_outcome", "Confusion-matrix cell of a labelled prediction.", values=("tp", "fp", "tn", "fn")),
+        Label("bin", "Confidence bin of a prediction (upper edge).",
+              values=("0.1", "0.2", "0.3", "0.4", "0.5", "0.6", "0.7", "0.8", "0.9", "1.0")),
+        Label("attribute", "A declared fairness attribute (from config).", max_values=10),
+        Label("group", "A declared group of a fairness attribute (from config).", max_values=50),
+        Label("correct", "Whether a labelled prediction was right.", values=("true", "false")),
+        Label("window", "The trailing window an in-process figure covers.", values=("1h", "1d", "7d", "28d", "30d")),
+        # sidecar: business
+        Label("kpi", "The business KPI (from config).", max_values=20),
+        Label("cohort", "Experiment arm.", values=("treatment", "control")),
+        Label("outcome_kind", "The business outcome unit (from config).", max_values=20, example="ticket_resolved"),
+        Label("bucket", "Fixed monthly cost bucket.", values=("compute", "storage", "maintenance")),
+        Label("category", "NPS category of a survey answer.", values=("promoter", "passive", "detractor")),
+        Label("severity", "Incident severity.", values=("critical", "high", "medium", "low")),
+        Label("incident_source", "Where an incident came from.", values=("api", "alertmanager")),
+        Label("event_kind", "The sidecar event kind.", max_values=20),
+        # drift
+        Label("feature", "An input feature of a reference profile, or __prediction__.", max_values=500),
+        Label("le", "Upper bucket edge, as Prometheus histograms use it.", max_values=64),
+        # infra
+        Label("gpu", "NVML device index.", max_values=64),
+        Label("uuid", "NVML device UUID.", max_values=64),
+        Label("gpu_name", "NVML device product name.", max_values=16),
+        Label("mig_instance", "MIG GPU instance id, or '' for a whole GPU.", max_values=64),
+        Label("throttle_reason", "An NVML clock throttle reason.",
+              values=("gpu_idle", "applications_clocks_setting", "sw_power_cap", "hw_slowdown", "sync_boost",
+                      "sw_thermal_slowdown", "hw_thermal_slowdown", "hw_power_brake_slowdown",
+                      "display_clock_setting", OTHER)),
+        Label("ecc_type", "ECC error type.", values=("corrected", "uncorrected")),
+        Label("field", "An NVML or psutil field that failed.", max_values=40),
+        # thresholds exported as series
+        Label("threshold", "A catalogue threshold's config key.", max_values=100),
+        Label("level", "Severity level of a threshold.", values=("warning", "critical")),
+    )
+}
+
+#: Labels every per-call SDK metric carries.
+CALL_LABELS = ("service", "model", "operation", "provider")

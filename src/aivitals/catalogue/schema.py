@@ -1,0 +1,187 @@
+"""Typed, frozen records that make up the catalogue.
+
+Everything aivitals emits or derives is described here once: the metrics the
+SDK and the sidecar record, the labels they may carry, and the vitals derived
+from them with their thresholds, queries and dashboard placement.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class MetricType(str, enum.Enum):
+    COUNTER = "counter"
+    GAUGE = "gauge"
+    HISTOGRAM = "histogram"
+    INFO = "info"
+
+
+class Unit(str, enum.Enum):
+    """Base units; the value is the suffix a metric name must carry ("" for none)."""
+
+    SECONDS = "seconds"
+    BYTES = "bytes"
+    USD = "usd"
+    RATIO = "ratio"
+    TOKENS = "tokens"
+    JOULES = "joules"
+    WATTS = "watts"
+    CELSIUS = "celsius"
+    HERTZ = "hertz"
+    TIMESTAMP = "timestamp_seconds"
+    NONE = ""
+
+
+class Area(str, enum.Enum):
+    """The catalogue's groups, after the seed article."""
+
+    ENGINEERING = "engineering"
+    QUALITY = "quality"
+    BUSINESS = "business"
+    HUMAN = "human"
+    INFRA = "infra"
+    SDK = "sdk"
+
+
+class Dashboard(str, enum.Enum):
+    """Dashboards that show vitals; the value is the stable UID suffix."""
+
+    EXECUTIVE = "executive"
+    ENGINEERING = "engineering"
+    QUALITY = "quality"
+    BUSINESS = "business"
+    OPERATIONS = "operations"
+    GPU_HOST = "gpu-host"
+
+
+class Source(str, enum.Enum):
+    """Who records a metric."""
+
+    SDK = "sdk"
+    SIDECAR = "sidecar"
+    COLLECTOR = "collector"
+    CONFIG = "config"
+
+
+class Comparison(str, enum.Enum):
+    """How a threshold is crossed: the value is the PromQL operator that fires."""
+
+    ABOVE = ">"
+    BELOW = "<"
+    EQUAL = "=="
+
+
+class Severity(str, enum.Enum):
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+@dataclass(frozen=True)
+class Label:
+    """A label on the allow-list.
+
+    ``values`` is the closed set of accepted values; an empty set means values
+    are open but bounded by ``max_values`` distinct values per process, beyond
+    which they fold into ``other``.
+    """
+
+    name: str
+    description: str
+    values: tuple[str, ...] = ()
+    max_values: int = 0
+    example: str = ""
+
+    @property
+    def closed(self) -> bool:
+        return bool(self.values)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A series family that aivitals records (never derived)."""
+
+    name: str
+    type: MetricType
+    unit: Unit
+    help: str
+    labels: tuple[str, ...]
+    source: Source
+    buckets: tuple[float, ...] = ()
+    #: For a label with a closed set, the subset this metric uses (if narrower).
+    label_values: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    @property
+    def exposed_names(self) -> tuple[str, ...]:
+        """Sample names as they appear in the exposition."""
+        if self.type is MetricType.HISTOGRAM:
+            return (f"{self.name}_bucket", f"{self.name}_sum", f"{self.name}_count")
+        if self.type is MetricType.INFO:
+            return (f"{self.name}_info",)
+        return (self.name,)
+
+    def values_of(self, label: str) -> tuple[str, ...] | None:
+        """The narrowed value set of ``label`` on this metric, if declared."""
+        for name, values in self.label_values:
+            if name == label:
+                return values
+        return None
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """A default threshold: where a vital turns from healthy to not.
+
+    ``config_key`` names the key in the thresholds config file that overrides
+    the default per service or model without regenerating rules.
+    """
+
+    comparison: Comparison
+    warning: float | None
+    critical: float | None
+    reason: str
+    config_key: str
+    #: How long the condition must hold before an alert fires.
+    for_: str = "15m"
+    #: The vital's value range; the config loader rejects values outside it.
+    minimum: float | None = 0.0
+    maximum: float | None = None
+
+
+@dataclass(frozen=True)
+class Tile:
+    """A place on the executive dashboard."""
+
+    position: int
+    title: str
+    question: str
+
+
+@dataclass(frozen=True)
+class Vital:
+    """A number that tells whether an AI system works, derived from metrics.
+
+    ``query`` is the PromQL that derives the vital; ``{selector}`` inside it is
+    replaced with the dashboard or rule's label filters and ``{window}`` with
+    the range. ``metrics`` names the recorded series it reads.
+    """
+
+    id: str
+    number: int | None
+    title: str
+    area: Area
+    description: str
+    unit: Unit
+    metrics: tuple[str, ...]
+    query: str
+    dashboard: Dashboard
+    thresholds: tuple[Threshold, ...] = ()
+    tile: Tile | None = None
+    #: Why PromQL cannot derive it, when the value is computed in-process.
+    computed_in_process: str = ""
+    #: Which later work fills it, when nothing records it yet.
+    planned: str = ""
+    grafana_unit: str = "short"
+    extra: tuple[tuple[str, str], ...] = field(default_factory=tuple)

@@ -1,0 +1,109 @@
+"""The catalogue checks itself at import: a broken catalogue never ships."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from .labels import LABELS
+from .schema import Comparison, Metric, MetricType, Unit, Vital
+
+_NAME = re.compile(r"^aivitals_[a-z][a-z0-9_]*$")
+_FOR = re.compile(r"^\d+[smhd]$")
+
+
+class CatalogueError(ValueError):
+    """The catalogue contradicts itself; the message says where."""
+
+
+def _check_metric(metric: Metric) -> Iterable[str]:
+    name = metric.name
+    if not _NAME.match(name):
+        yield f"{name}: names must match {_NAME.pattern}"
+    base = name.removesuffix("_total")
+    if metric.type is MetricType.COUNTER and not name.endswith("_total"):
+        yield f"{name}: a counter's name ends in _total"
+    if metric.type is not MetricType.COUNTER and name.endswith("_total"):
+        yield f"{name}: only counters end in _total"
+    if metric.unit is not Unit.NONE and not base.endswith("_" + metric.unit.value):
+        yield f"{name}: unit {metric.unit.value!r} must be the name's suffix"
+    if metric.unit is Unit.NONE:
+        for unit in Unit:
+            if unit is not Unit.NONE and base.endswith("_" + unit.value):
+                yield f"{name}: ends in {unit.value!r} but declares no unit"
+    if metric.type is MetricType.HISTOGRAM and metric.buckets:
+        if list(metric.buckets) != sorted(set(metric.buckets)):
+            yield f"{name}: buckets must be strictly increasing"
+    if metric.type is not MetricType.HISTOGRAM and metric.buckets:
+        yield f"{name}: only histograms have buckets"
+    if len(set(metric.labels)) != len(metric.labels):
+        yield f"{name}: a label appears twice"
+    for label in metric.labels:
+        if label not in LABELS:
+            yield f"{name}: label {label!r} is not on the allow-list"
+    for label, values in metric.label_values:
+        declared = LABELS.get(label)
+        if label not in metric.labels or declared is None:
+            yield f"{name}: narrows {label!r}, which it does not carry"
+        elif declared.closed and not set(values) <= set(declared.values):
+            yield f"{name}: {label!r} values {sorted(set(values) - set(declared.values))} are not declared"
+    if not metric.help.endswith("."):
+        yield f"{name}: help is a sentence ending in '.'"
+
+
+def _check_vital(vital: Vital, metric_names: set[str]) -> Iterable[str]:
+    for metric in vital.metrics:
+        if metric not in metric_names:
+            yield f"vital {vital.id}: reads unknown metric {metric!r}"
+        elif metric not in vital.query and not vital.query.count(":"):
+            yield f"vital {vital.id}: its query does not read {metric!r}"
+    if "{SEL" not in vital.query:
+        yield f"vital {vital.id}: its query has no SEL selector to filter on"
+    for threshold in vital.thresholds:
+        levels = [v for v in (threshold.warning, threshold.critical) if v is not None]
+        if not levels:
+            yield f"vital {vital.id}: threshold {threshold.config_key} has no level"
+        if not _FOR.match(threshold.for_):
+            yield f"vital {vital.id}: 'for' {threshold.for_!r} is not a duration"
+        for value in levels:
+            if threshold.minimum is not None and value < threshold.minimum:
+                yield f"vital {vital.id}: {threshold.config_key}={value} is below {threshold.minimum}"
+            if threshold.maximum is not None and value > threshold.maximum:
+                yield f"vital {vital.id}: {threshold.config_key}={value} is above {threshold.maximum}"
+        if threshold.warning is not None and threshold.critical is not None:
+            worse = threshold.critical >= threshold.warning if threshold.comparison is Comparison.ABOVE else (
+                threshold.critical <= threshold.warning)
+            if not worse:
+                yield f"vital {vital.id}: {threshold.config_key} critical is not beyond warning"
+        if not threshold.reason:
+            yield f"vital {vital.id}: threshold {threshold.config_key} gives no reason"
+
+
+def validate(metrics: tuple[Metric, ...], vitals: tuple[Vital, ...]) -> None:
+    """Raise CatalogueError listing every problem found."""
+    problems: list[str] = []
+    seen: set[str] = set()
+    for metric in metrics:
+        if metric.name in seen:
+            problems.append(f"{metric.name}: defined twice")
+        seen.add(metric.name)
+        problems.extend(_check_metric(metric))
+    ids: set[str] = set()
+    keys: set[str] = set()
+    for vital in vitals:
+        if vital.id in ids:
+            problems.append(f"vital {vital.id}: defined twice")
+        ids.add(vital.id)
+        for threshold in vital.thresholds:
+            if threshold.config_key in keys:
+                problems.append(f"vital {vital.id}: config key {threshold.config_key} used twice")
+            keys.add(threshold.config_key)
+        problems.extend(_check_vital(vital, seen))
+    numbers = sorted(v.number for v in vitals if v.number is not None)
+    if numbers != list(range(1, 31)):
+        problems.append(f"the 30 vitals must be numbered 1..30 once each, got {numbers}")
+    tiles = {v.tile.position for v in vitals if v.tile}
+    if tiles != set(range(1, 7)):
+        problems.append(f"the executive dashboard needs tiles 1..6, got {sorted(tiles)}")
+    if problems:
+        raise CatalogueError("catalogue is inconsistent:\n  " + "\n  ".join(problems))
