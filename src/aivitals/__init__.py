@@ -1,5 +1,91 @@
-"""aivitals: the vitals of AI systems in production, as Prometheus metrics."""
+"""aivitals: the vitals of AI systems in production, as Prometheus metrics.
+
+The convenience layer: ``aivitals.track`` and friends record into a default
+Tracker registered on prometheus_client's global registry, created on first
+use. Build your own ``Tracker(registry=...)`` to keep it out of the global one.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
 
 from ._version import __version__
+from .exposition import make_asgi_app, make_wsgi_app, start_http_server
+from .pricing import PriceTable, PriceTableError
+from .track import Call, Track
+from .tracker import Tracker
+from .usage import Usage
 
-__all__ = ["__version__"]
+__all__ = [
+    "Call",
+    "PriceTable",
+    "PriceTableError",
+    "Track",
+    "Tracker",
+    "Usage",
+    "__version__",
+    "configure",
+    "default_tracker",
+    "make_asgi_app",
+    "make_wsgi_app",
+    "record_cache",
+    "record_evaluation",
+    "record_override",
+    "record_pii",
+    "record_quality",
+    "start_http_server",
+    "track",
+]
+
+_default: Tracker | None = None
+_default_lock = threading.Lock()
+
+
+def configure(**kwargs: Any) -> Tracker:
+    """Create the default tracker with these Tracker arguments (call once, before the first track)."""
+    global _default
+    import prometheus_client
+
+    with _default_lock:
+        if _default is not None:
+            prometheus_client.REGISTRY.unregister(_default.collector())
+        _default = Tracker(prometheus_client.REGISTRY, **kwargs)
+        return _default
+
+
+def default_tracker() -> Tracker:
+    """The tracker behind ``aivitals.track``, registered on prometheus_client.REGISTRY."""
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                import prometheus_client
+
+                _default = Tracker(prometheus_client.REGISTRY)
+    return _default
+
+
+def track(model: str | None = None, operation: str = "chat", provider: str | None = None, **kwargs: Any) -> Track:
+    """Record a model call: ``@aivitals.track(model="gpt-4o-mini")`` or ``with aivitals.track(...) as call:``."""
+    return default_tracker().track(model, operation, provider, **kwargs)
+
+
+def record_cache(cache: str, hit: bool, *, model: str | None = None) -> None:
+    default_tracker().record_cache(cache, hit, model=model)
+
+
+def record_quality(evaluator: str, score: float, *, model: str | None = None) -> None:
+    default_tracker().record_quality(evaluator, score, model=model)
+
+
+def record_evaluation(evaluator: str, passed: bool, *, model: str | None = None) -> None:
+    default_tracker().record_evaluation(evaluator, passed, model=model)
+
+
+def record_override(action: str, *, model: str | None = None) -> None:
+    default_tracker().record_override(action, model=model)
+
+
+def record_pii(kind: str, *, model: str | None = None) -> None:
+    default_tracker().record_pii(kind, model=model)

@@ -1,0 +1,327 @@
+"""``track``: one object that decorates sync/async functions and generators, and is a context manager.
+
+The user's function, its signature, name and docstring are kept; its
+exceptions are re-raised unchanged. aivitals' own failures are counted in
+``aivitals_sdk_errors_total`` and never reach the caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import inspect
+from collections.abc import AsyncGenerator, Callable, Generator
+from time import perf_counter
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ._series import CANCELLED, ERROR, TIMEOUT, CallState
+from .usage import Usage, UsageError, usage_of_chunk
+
+if TYPE_CHECKING:
+    from .tracker import Tracker
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def classify(exc: BaseException) -> tuple[int, str | None]:
+    """Outcome index and exception class name of a failed call."""
+    if isinstance(exc, (asyncio.CancelledError, GeneratorExit, KeyboardInterrupt)):
+        return CANCELLED, None
+    name = type(exc).__name__
+    if isinstance(exc, (TimeoutError, asyncio.TimeoutError)) or "Timeout" in name:
+        return TIMEOUT, name
+    return ERROR, name
+
+
+class Track:
+    """Created by ``Tracker.track()``; see there."""
+
+    def __init__(self, tracker: Tracker, model: str | None, operation: str, provider: str | None,
+                 extract: Callable[[Any], Usage | None] | None) -> None:
+        self.tracker = tracker
+        self.model = model
+        self.operation = operation
+        self.provider = provider
+        self.extract = extract
+        self._calls: contextvars.ContextVar[tuple[Call, ...]] = contextvars.ContextVar("aivitals_calls", default=())
+        try:
+            if model is None:
+                static = (operation, provider, extract)
+                add_dynamic = tracker.add_dynamic
+                self._series = None
+                self.apply: Callable[[Any, Any], None] = lambda d, r: add_dynamic(static, (d, r))
+            else:
+                series = self._series = tracker.series(model, operation, provider)
+                if extract is None:
+                    self.apply = series.add_result
+                else:
+                    self.apply = lambda d, r: series.add_result(d, r, extract)
+        except Exception as exc:  # never break the user's import because of us
+            tracker.health.error("decorate", exc)
+            self._series = None
+            self.apply = lambda d, r: None
+
+    # -- recording helpers shared by every path -------------------------------------------------
+    def record_state(self, duration: float, state: CallState) -> None:
+        """Record a call that went through a slow path (stream, failure, handle)."""
+        try:
+            if state.error_type is not None:
+                state.error_type = self.tracker.labels.value("error_type", state.error_type)
+            state.extract = self.extract
+            if self._series is not None and state.model is None:
+                self.tracker.append((self._series.add_state, duration, state))
+            else:
+                static = (self.operation, self.provider, self.extract)
+                model = state.model or self.model
+                if model is not None and state.model is None:
+                    state.model = model
+                self.tracker.append((self.tracker.add_dynamic, static, (duration, state)))
+        except Exception as exc:
+            self.tracker.health.error("record", exc)
+
+    def failed(self, start: float, exc: BaseException) -> None:
+        outcome, error_type = classify(exc)
+        self.record_state(perf_counter() - start, CallState(outcome=outcome, error_type=error_type))
+
+    # -- decorator ------------------------------------------------------------------------------
+    def __call__(self, fn: F) -> F:
+        try:
+            if inspect.isasyncgenfunction(fn):
+                wrapper: Callable[..., Any] = self._wrap_async_gen(fn)
+            elif inspect.isgeneratorfunction(fn):
+                wrapper = self._wrap_gen(fn)
+            elif inspect.iscoroutinefunction(fn):
+                wrapper = self._wrap_async(fn)
+            else:
+                wrapper = self._wrap_sync(fn)
+            return functools.wraps(fn)(wrapper)  # type: ignore[return-value]
+        except Exception as exc:
+            self.tracker.health.error("decorate", exc)
+            return fn
+
+    def _wrap_sync(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        append = self.tracker.append
+        apply = self.apply
+        failed = self.failed
+        health = self.tracker.health
+
+        def tracked(*args: Any, **kwargs: Any) -> Any:
+            start = perf_counter()
+            try:
+                result = fn(*args, **kwargs)
+            except BaseException as exc:
+                failed(start, exc)
+                raise
+            try:
+                append((apply, perf_counter() - start, result))
+            except Exception as exc:
+                health.error("record", exc)
+            return result
+
+        return tracked
+
+    def _wrap_async(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        append = self.tracker.append
+        apply = self.apply
+        failed = self.failed
+        health = self.tracker.health
+
+        async def tracked(*args: Any, **kwargs: Any) -> Any:
+            start = perf_counter()
+            try:
+                result = await fn(*args, **kwargs)
+            except BaseException as exc:
+                failed(start, exc)
+                raise
+            try:
+                append((apply, perf_counter() - start, result))
+            except Exception as exc:
+                health.error("record", exc)
+            return result
+
+        return tracked
+
+    def _wrap_gen(self, fn: Callable[..., Generator[Any, Any, Any]]) -> Callable[..., Any]:
+        track = self
+
+        def tracked(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
+            stream = _Stream(track)
+            gen = fn(*args, **kwargs)
+            try:
+                value = next(gen)
+                while True:
+                    stream.chunk(value)
+                    try:
+                        sent = yield value
+                    except GeneratorExit:
+                        raise
+                    except BaseException as exc:
+                        value = gen.throw(exc)
+                    else:
+                        value = gen.send(sent)
+            except StopIteration as stop:
+                stream.done(None)
+                return stop.value
+            except BaseException as exc:
+                stream.done(exc)
+                if isinstance(exc, GeneratorExit):
+                    gen.close()
+                raise
+
+        return tracked
+
+    def _wrap_async_gen(self, fn: Callable[..., AsyncGenerator[Any, Any]]) -> Callable[..., Any]:
+        track = self
+
+        async def tracked(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
+            stream = _Stream(track)
+            gen = fn(*args, **kwargs)
+            try:
+                value = await gen.__anext__()
+                while True:
+                    stream.chunk(value)
+                    try:
+                        sent = yield value
+                    except GeneratorExit:
+                        raise
+                    except BaseException as exc:
+                        value = await gen.athrow(exc)
+                    else:
+                        value = await gen.asend(sent)
+            except StopAsyncIteration:
+                stream.done(None)
+            except BaseException as exc:
+                stream.done(exc)
+                if isinstance(exc, GeneratorExit):
+                    await gen.aclose()
+                raise
+
+        return tracked
+
+    # -- context manager ------------------------------------------------------------------------
+    def __enter__(self) -> Call:
+        call = Call(self)
+        self._calls.set((*self._calls.get(), call))
+        return call
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        stack = self._calls.get()
+        if not stack:
+            self.tracker.health.error("record")
+            return
+        self._calls.set(stack[:-1])
+        stack[-1].finish(exc)
+
+    async def __aenter__(self) -> Call:
+        return self.__enter__()
+
+    async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        self.__exit__(exc_type, exc, tb)
+
+
+class _Stream:
+    """Times a streamed response: first chunk, mean time per later chunk, usage from the chunks."""
+
+    __slots__ = ("chunks", "first", "last", "start", "state", "track")
+
+    def __init__(self, track: Track) -> None:
+        self.track = track
+        self.start = perf_counter()
+        self.first: float | None = None
+        self.last = 0.0
+        self.chunks = 0
+        self.state = CallState()
+
+    def chunk(self, value: Any) -> None:
+        try:
+            now = perf_counter()
+            if self.first is None:
+                self.first = now
+            self.last = now
+            self.chunks += 1
+            usage = usage_of_chunk(value)
+            if usage is not None:
+                if self.state.usage is None:
+                    self.state.usage = usage
+                else:
+                    self.state.usage.merge_max(usage)
+        except Exception as exc:
+            self.track.tracker.health.error("stream", exc)
+
+    def done(self, exc: BaseException | None) -> None:
+        try:
+            end = perf_counter()
+            state = self.state
+            if exc is not None:
+                state.outcome, state.error_type = classify(exc)
+            if self.first is not None:
+                state.first_chunk = self.first - self.start
+                if self.chunks > 1:
+                    state.per_chunk = (self.last - self.first) / (self.chunks - 1)
+            self.track.record_state(end - self.start, state)
+        except Exception as exc2:
+            self.track.tracker.health.error("stream", exc2)
+
+
+class Call:
+    """The handle ``with track(...) as call`` gives: record what one function cannot see."""
+
+    def __init__(self, track: Track) -> None:
+        self._track = track
+        self._stream = _Stream(track)
+        self._state = self._stream.state
+        self._ended = False
+
+    @property
+    def model(self) -> str | None:
+        return self._state.model or self._track.model
+
+    def set_model(self, model: str) -> None:
+        """The model actually used, when it is only known inside the block."""
+        self._state.model = model
+
+    def record_response(self, response: Any) -> None:
+        """Read usage and refusal from a provider response (OpenAI, Anthropic or a dict)."""
+        self._state.response = response
+
+    def set_tokens(self, input: int = 0, output: int = 0, cached_input: int = 0, cache_creation: int = 0,
+                   reasoning: int = 0) -> None:
+        """Token usage by hand: ``input`` includes cached input, ``output`` includes reasoning."""
+        try:
+            self._state.usage = Usage.of(input, output, cached_input, cache_creation, reasoning)
+        except UsageError as exc:
+            self._track.tracker.health.error("usage", exc)
+
+    def chunk(self, value: Any = None) -> None:
+        """Mark the arrival of one streamed chunk (reads usage from it if present)."""
+        self._stream.chunk(value)
+
+    def refused(self) -> None:
+        """The model declined to answer."""
+        self._state.refused = True
+
+    def gpu_seconds(self, seconds: float) -> None:
+        """GPU-seconds this call used (self-hosted models), instead of duration x GPUs."""
+        if isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and seconds >= 0:
+            self._state.gpu_seconds = float(seconds)
+        else:
+            self._track.tracker.health.error("record")
+
+    def cache(self, cache: str, hit: bool) -> None:
+        """One cache lookup made for this call."""
+        self._track.tracker.record_cache(cache, hit, model=self.model)
+
+    def score(self, evaluator: str, value: float) -> None:
+        """A quality score in 0..1 for this call's response."""
+        self._track.tracker.record_quality(evaluator, value, model=self.model)
+
+    def evaluation(self, evaluator: str, passed: bool) -> None:
+        """A pass/fail verdict on this call's response."""
+        self._track.tracker.record_evaluation(evaluator, passed, model=self.model)
+
+    def finish(self, exc: BaseException | None = None) -> None:
+        if self._ended:
+            return
+        self._ended = True
+        self._stream.done(exc)

@@ -1,0 +1,210 @@
+"""The Tracker: records model calls through a decorator or a context manager.
+
+The hot path takes two timestamps and appends one record to a deque; records
+are folded into in-process aggregates at scrape time, or by the calling
+thread once the buffer holds ``buffer_size`` records. A scrape folds first, so
+it sees every call that has returned.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import deque
+from collections.abc import Callable
+from time import perf_counter
+from typing import Any
+
+from ._health import Health
+from ._labels import LabelGuard
+from ._series import CallSeries, CallState, Hist, buckets_of, response_model
+from .catalogue import OTHER
+from .pricing import PriceTable, PriceTableError
+from .pricing import load as load_prices
+from .pricing import shipped as shipped_prices
+from .usage import Usage
+
+Record = tuple[Callable[[Any, Any], None], Any, Any]
+_SCORE = buckets_of("aivitals_quality_score")
+
+
+class Tracker:
+    """Records model calls into its own aggregates, exposed by a collector on ``registry``.
+
+    Args:
+        registry: where to register the collector; None registers nowhere (call ``collector()``).
+        service: the ``service`` label; defaults to ``$AIVITALS_SERVICE`` or ``default``.
+        prices: a price file path or a PriceTable merged over the shipped table.
+        max_models: distinct model names kept before further ones fold into ``other``.
+        buffer_size: records held before the calling thread folds them.
+    """
+
+    def __init__(self, registry: Any = None, *, service: str | None = None,
+                 prices: str | os.PathLike[str] | PriceTable | None = None, max_models: int = 50,
+                 buffer_size: int = 1024) -> None:
+        self.health = Health()
+        self.labels = LabelGuard(self.health, {"model": max_models})
+        self.service = self.labels.value("service", service or os.environ.get("AIVITALS_SERVICE", "default"))
+        self.prices = self._load_prices(prices)
+        self.buffer_size = buffer_size
+        self._buffer: deque[Record] = deque()
+        self._fold_lock = threading.Lock()
+        self._series: dict[tuple[str, str, str, str], CallSeries] = {}
+        self._series_lock = threading.Lock()
+        self.cache: dict[tuple[str, str, str, str], int] = {}
+        self.overrides: dict[tuple[str, str, str], int] = {}
+        self.scores: dict[tuple[str, str, str], Hist] = {}
+        self.evaluations: dict[tuple[str, str, str, str], int] = {}
+        self.pii: dict[tuple[str, str, str], int] = {}
+        self._collector: Any = None
+        if registry is not None:
+            registry.register(self.collector())
+
+    def _load_prices(self, prices: str | os.PathLike[str] | PriceTable | None) -> PriceTable:
+        table = shipped_prices()
+        if isinstance(prices, PriceTable):
+            return table.merged(prices)
+        path = prices if prices is not None else os.environ.get("AIVITALS_PRICES")
+        if path:
+            try:
+                return table.merged(load_prices(path))
+            except PriceTableError as exc:
+                if prices is not None:
+                    raise  # an explicit argument: the caller asked and gets the clear error
+                self.health.error("config", exc)
+        return table
+
+    # -- the public recording API --------------------------------------------------------------
+    def track(self, model: str | None = None, operation: str = "chat", provider: str | None = None, *,
+              usage: Callable[[Any], Usage | None] | None = None) -> Track:
+        """A decorator for sync/async functions and generators, and a context manager.
+
+        ``model=None`` takes the model the response names. ``usage`` replaces the
+        built-in usage extraction with your own callable(response) -> Usage.
+        """
+        from .track import Track
+
+        return Track(self, model, operation, provider, usage)
+
+    def record_cache(self, cache: str, hit: bool, *, model: str | None = None) -> None:
+        """One cache lookup (``prompt``, ``embedding``, ``retrieval``, ``semantic``)."""
+        self._append(self._add_cache, (model, cache), bool(hit))
+
+    def record_quality(self, evaluator: str, score: float, *, model: str | None = None) -> None:
+        """A quality score in 0..1 from an evaluator (``groundedness``, ``context_recall``, ...)."""
+        self._append(self._add_score, (model, evaluator), score)
+
+    def record_evaluation(self, evaluator: str, passed: bool, *, model: str | None = None) -> None:
+        """A pass/fail verdict (``hallucination``: passed=False means an unsupported claim)."""
+        self._append(self._add_verdict, (model, evaluator), bool(passed))
+
+    def record_override(self, action: str, *, model: str | None = None) -> None:
+        """A suggestion shown (``suggested``), ``overridden`` by a person, or an override ``reversed``."""
+        self._append(self._add_override, model, action)
+
+    def record_pii(self, kind: str, *, model: str | None = None) -> None:
+        """A response in which personal data or a secret of ``kind`` was detected."""
+        self._append(self._add_pii, model, kind)
+
+    def flush(self) -> None:
+        """Fold every buffered record into the aggregates now."""
+        with self._fold_lock:
+            self._fold()
+
+    def collector(self) -> Any:
+        """The prometheus_client collector exposing this tracker's series."""
+        if self._collector is None:
+            from ._collector import TrackerCollector
+
+            self._collector = TrackerCollector(self)
+        return self._collector
+
+    def call_series(self) -> list[CallSeries]:
+        with self._series_lock:
+            return list(self._series.values())
+
+    # -- internals -------------------------------------------------------------------------
+    def series(self, model: str | None, operation: str, provider: str | None) -> CallSeries:
+        """The series for these labels, created once; raw values are folded here."""
+        model_value = self.labels.value("model", model) if model is not None else "unknown"
+        price = self.prices.get(model_value) if model_value not in (OTHER, "unknown") else None
+        if provider is None:
+            provider = price.provider if price is not None else OTHER
+        key = (self.service, model_value, self.labels.value("operation", operation),
+               self.labels.value("provider", provider))
+        with self._series_lock:
+            found = self._series.get(key)
+            if found is None:
+                found = self._series[key] = CallSeries(key, price, self.health)
+            return found
+
+    def append(self, record: Record) -> None:
+        buffer = self._buffer
+        buffer.append(record)
+        if len(buffer) >= self.buffer_size and self._fold_lock.acquire(blocking=False):
+            try:
+                self._fold()
+            finally:
+                self._fold_lock.release()
+
+    def _append(self, apply: Callable[[Any, Any], None], a: Any, b: Any) -> None:
+        self.append((apply, a, b))
+
+    def _fold(self) -> None:
+        pop = self._buffer.popleft
+        health = self.health
+        while True:
+            try:
+                apply, a, b = pop()
+            except IndexError:
+                return
+            try:
+                apply(a, b)
+            except Exception as exc:
+                health.error("fold", exc)
+
+    def _model(self, model: str | None) -> str:
+        return self.labels.value("model", model) if model is not None else "unknown"
+
+    def _add_cache(self, key: tuple[str | None, str], hit: bool) -> None:
+        labels = (self.service, self._model(key[0]), self.labels.value("cache", key[1]), "hit" if hit else "miss")
+        self.cache[labels] = self.cache.get(labels, 0) + 1
+
+    def _add_score(self, key: tuple[str | None, str], score: Any) -> None:
+        if isinstance(score, bool) or not isinstance(score, (int, float)) or not 0.0 <= score <= 1.0:
+            self.health.error("record")  # NaN fails the range check too
+            return
+        labels = (self.service, self._model(key[0]), self.labels.value("evaluator", key[1]))
+        hist = self.scores.get(labels)
+        if hist is None:
+            hist = self.scores[labels] = Hist(_SCORE)
+        hist.observe(float(score))
+
+    def _add_verdict(self, key: tuple[str | None, str], passed: bool) -> None:
+        labels = (self.service, self._model(key[0]), self.labels.value("evaluator", key[1]),
+                  "pass" if passed else "fail")
+        self.evaluations[labels] = self.evaluations.get(labels, 0) + 1
+
+    def _add_override(self, model: str | None, action: str) -> None:
+        labels = (self.service, self._model(model), self.labels.value("action", action))
+        self.overrides[labels] = self.overrides.get(labels, 0) + 1
+
+    def _add_pii(self, model: str | None, kind: str) -> None:
+        labels = (self.service, self._model(model), self.labels.value("pii_kind", kind))
+        self.pii[labels] = self.pii.get(labels, 0) + 1
+
+    def add_dynamic(self, static: tuple[str, str | None, Callable[[Any], Usage | None] | None],
+                    payload: tuple[float, Any]) -> None:
+        """A call tracked with ``model=None``: the series is chosen from the response."""
+        operation, provider, extract = static
+        duration, result = payload
+        state = result if isinstance(result, CallState) else None
+        response = state.response if state is not None else result
+        model = (state.model if state is not None else None) or response_model(response)
+        series = self.series(model, operation, provider)
+        if state is not None:
+            series.add_state(duration, state)
+        elif extract is not None:
+            series.add_result(duration, result, extract)
+        else:
+            series.add_result(duration, result)
