@@ -16,7 +16,7 @@ from prometheus_client.core import (
 from ._series import Hist
 from ._version import __version__
 from .catalogue import METRICS_BY_NAME, MetricType
-from .catalogue.labels import COST_KINDS, OUTCOMES, SDK_STAGES, TOKEN_TYPES
+from .catalogue.values import COST_KINDS, OUTCOMES, SDK_STAGES, TOKEN_TYPES
 
 if TYPE_CHECKING:
     from .tracker import Tracker
@@ -91,7 +91,7 @@ class TrackerCollector:
                 _hist(f["aivitals_request_tokens"], [*labels, "output"], s.tokens_out)
             service, model, _operation, provider = s.labels
             if s.price is not None:
-                for index, usd in enumerate(s.cost):
+                for index, usd in enumerate(s.costs()):
                     if usd or COST_KINDS[index] in ("input", "output"):
                         f["aivitals_cost_usd_total"].add_metric([service, model, provider, COST_KINDS[index]], usd)
             if s.unpriced:

@@ -6,7 +6,7 @@ import re
 import threading
 
 from ._health import Health
-from .catalogue import LABELS, OTHER
+from .catalogue.values import OTHER
 
 #: What an open label value may look like: short, no spaces, no quotes. A prompt fails this.
 _SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,63}")
@@ -20,6 +20,9 @@ class LabelGuard:
     """
 
     def __init__(self, health: Health, caps: dict[str, int] | None = None) -> None:
+        from .catalogue import LABELS  # loaded with the first Tracker, not at import
+
+        self._labels = LABELS
         self._health = health
         self._caps = {name: label.max_values for name, label in LABELS.items() if not label.closed}
         self._caps.update(caps or {})
@@ -28,7 +31,7 @@ class LabelGuard:
 
     def value(self, label: str, raw: object) -> str:
         """The value to export for ``raw`` on ``label``."""
-        spec = LABELS[label]
+        spec = self._labels[label]
         if not isinstance(raw, str) or len(raw) > _MAX_LEN:
             return self._folded(label)
         if spec.closed:

@@ -6,23 +6,27 @@ under its lock, so the hot path never touches them.
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ._health import Health
-from .catalogue import METRICS_BY_NAME
-from .catalogue.labels import COST_KINDS, OUTCOMES, TOKEN_TYPES
+from .catalogue.values import (
+    COST_KINDS,
+    DURATION_BUCKETS,
+    OUTCOMES,
+    SCORE_BUCKETS,
+    TOKEN_BUCKETS,
+    TOKEN_TYPES,
+    TPOT_BUCKETS,
+    TTFT_BUCKETS,
+)
 from .pricing import Price
-from .usage import Usage, model_of, refused, usage_of_response
+from .usage import Usage, model_of, read_response, refused
 
 Extractor = Callable[[Any], "Usage | None"]
 OK, ERROR, REFUSED, TIMEOUT, CANCELLED = (OUTCOMES.index(o) for o in ("ok", "error", "refused", "timeout", "cancelled"))
-
-
-def buckets_of(metric: str) -> tuple[float, ...]:
-    return METRICS_BY_NAME[metric].buckets
 
 
 class Hist:
@@ -40,10 +44,24 @@ class Hist:
         self.counts[bisect_left(self.bounds, value)] += 1
         self.sum += value
 
+    def observe_many(self, values: list[float] | list[int]) -> None:
+        """Observe a batch: one C-speed sort, then a bisection per bound."""
+        if not values:
+            return
+        values.sort()
+        counts = self.counts
+        below = 0
+        for index, bound in enumerate(self.bounds):
+            upto = bisect_right(values, bound)  # values <= bound
+            counts[index] += upto - below
+            below = upto
+        counts[-1] += len(values) - below
+        self.sum += sum(values)
+
     def cumulative(self) -> list[tuple[str, float]]:
         out: list[tuple[str, float]] = []
         total = 0
-        for bound, count in zip(self.bounds, self.counts):
+        for bound, count in zip(self.bounds, self.counts, strict=False):
             total += count
             out.append((_le(bound), total))
         out.append(("+Inf", total + self.counts[-1]))
@@ -71,20 +89,18 @@ class CallState:
     events: list[tuple[Callable[..., None], tuple[Any, ...]]] = field(default_factory=list)
 
 
-_DURATION = buckets_of("aivitals_request_duration_seconds")
-_TTFT = buckets_of("aivitals_time_to_first_chunk_seconds")
-_TPOT = buckets_of("aivitals_time_per_output_chunk_seconds")
-_TOKENS = buckets_of("aivitals_request_tokens")
+# The same constants the catalogue gives these metrics (a test checks they agree).
+_DURATION, _TTFT, _TPOT, _TOKENS, SCORE = (DURATION_BUCKETS, TTFT_BUCKETS, TPOT_BUCKETS, TOKEN_BUCKETS,
+                                           SCORE_BUCKETS)
 _IN, _OUT, _CACHED, _WRITE, _REASONING = (TOKEN_TYPES.index(t) for t in
                                           ("input", "output", "cached_input", "cache_creation", "reasoning"))
-_COST_GPU = COST_KINDS.index("gpu_time")
 
 
 class CallSeries:
     """Everything recorded about calls with one (service, model, operation, provider)."""
 
-    __slots__ = ("cost", "duration", "errors", "gpu_seconds", "health", "labels", "outcomes", "price",
-                 "tokens", "tokens_in", "tokens_out", "tpot", "ttft", "unpriced")
+    __slots__ = ("duration", "errors", "gpu_seconds", "health", "labels", "outcomes", "pending_durations",
+                 "pending_responses", "price", "tokens", "tokens_in", "tokens_out", "tpot", "ttft", "unpriced")
 
     def __init__(self, labels: tuple[str, str, str, str], price: Price | None, health: Health) -> None:
         self.labels = labels
@@ -98,38 +114,90 @@ class CallSeries:
         self.tokens = [0] * len(TOKEN_TYPES)
         self.tokens_in = Hist(_TOKENS)
         self.tokens_out = Hist(_TOKENS)
-        self.cost = [0.0] * len(COST_KINDS)
         self.unpriced = 0
+        self.pending_durations: list[float] = []
+        self.pending_responses: list[Any] = []
         self.gpu_seconds = 0.0
 
-    # -- fold targets: each takes (duration, payload) ---------------------------------
-    def add_result(self, duration: float, response: Any, extract: Extractor = usage_of_response) -> None:
-        """A call that returned ``response`` (the hot path's record)."""
-        usage = None
-        outcome = OK
-        if response is not None:
+    # -- fold targets ------------------------------------------------------------------
+    def fold_pending(self) -> None:
+        """Fold the hot path's pending durations and responses.
+
+        The hot path appends a duration, then a response, to two lists; only
+        the first ``len(responses)`` entries of each are taken, and removed with
+        one slice deletion, which is atomic under the GIL. Durations and
+        responses may pair differently under concurrency; no aggregate depends
+        on their pairing, only on their counts.
+        """
+        responses = self.pending_responses
+        n = len(responses)
+        if not n:
+            return
+        batch = responses[:n]
+        del responses[:n]
+        durations = self.pending_durations
+        times = durations[:n]
+        del durations[:n]
+        self.duration.observe_many(times)
+        if self.price is not None and self.price.gpu_hour is not None:
+            self.gpu_seconds += sum(times) * self.price.gpus
+        read = read_response
+        tokens = self.tokens
+        inputs: list[int] = []
+        outputs: list[int] = []
+        add_input = inputs.append
+        add_output = outputs.append
+        cached = written = reasoning = refusals = 0
+        for response in batch:
             try:
-                usage = extract(response)
-                if refused(response):
-                    outcome = REFUSED
+                found = read(response)
             except Exception as exc:
                 self.health.error("usage", exc)
-                usage = None
-        self._finish(duration, outcome, usage)
+                continue
+            if found is not None:
+                counts, was_refused = found
+                if was_refused:
+                    refusals += 1
+                if counts is not None:
+                    add_input(counts[0])
+                    add_output(counts[1])
+                    cached += counts[2]
+                    written += counts[3]
+                    reasoning += counts[4]
+        tokens[_CACHED] += cached
+        tokens[_WRITE] += written
+        tokens[_REASONING] += reasoning
+        if inputs:
+            tokens[_IN] += sum(inputs)
+            tokens[_OUT] += sum(outputs)
+            self.tokens_in.observe_many(inputs)
+            self.tokens_out.observe_many(outputs)
+        self.outcomes[REFUSED] += refusals
+        self.outcomes[OK] += n - refusals
+        if self.price is None:
+            self.unpriced += n
 
-    def add_custom(self, duration: float, pair: tuple[Any, Extractor]) -> None:
-        """A call that returned a response read by the user's own usage extractor."""
-        self.add_result(duration, pair[0], pair[1])
+    def add_result(self, duration: float, response: Any, extract: Extractor | None = None) -> None:
+        """One call that returned ``response``, read by ``extract`` or the built-in reader."""
+        state = CallState(response=response, extract=extract)
+        self.add_state(duration, state)
 
     def add_state(self, duration: float, state: CallState) -> None:
-        """A call recorded through a handle, a stream or a failure."""
+        """A call recorded through a handle, a stream, a failure or a custom extractor."""
         usage = state.usage
         outcome = state.outcome
         if state.response is not None:
             try:
-                found = (state.extract or usage_of_response)(state.response)
-                usage = found if found is not None else usage
-                if outcome == OK and refused(state.response):
+                if state.extract is not None:
+                    found = state.extract(state.response)
+                    usage = found if found is not None else usage
+                    was_refused = refused(state.response)
+                else:
+                    read = read_response(state.response)
+                    counts, was_refused = read if read is not None else (None, False)
+                    if counts is not None:
+                        usage = Usage(*counts)
+                if outcome == OK and was_refused:
                     outcome = REFUSED
             except Exception as exc:
                 self.health.error("usage", exc)
@@ -141,15 +209,10 @@ class CallSeries:
             self.ttft.observe(state.first_chunk)
         if state.per_chunk is not None:
             self.tpot.observe(state.per_chunk)
-        self._finish(duration, outcome, usage, state.gpu_seconds)
-        for apply, args in state.events:
-            apply(*args)
-
-    def _finish(self, duration: float, outcome: int, usage: Usage | None, gpu_seconds: float | None = None) -> None:
         self.duration.observe(duration)
         self.outcomes[outcome] += 1
-        tokens = self.tokens
         if usage is not None:
+            tokens = self.tokens
             tokens[_IN] += usage.input
             tokens[_OUT] += usage.output
             tokens[_CACHED] += usage.cached_input
@@ -160,18 +223,17 @@ class CallSeries:
         price = self.price
         if price is None:
             self.unpriced += 1
-            return
-        cost = self.cost
-        if usage is not None:
-            plain, out, cached, write = price.token_cost(usage)
-            cost[0] += plain
-            cost[1] += out
-            cost[2] += cached
-            cost[3] += write
-        if price.gpu_hour is not None:
-            seconds = duration * price.gpus if gpu_seconds is None else gpu_seconds
-            self.gpu_seconds += seconds
-            cost[_COST_GPU] += seconds * price.gpu_hour / 3600.0
+        elif price.gpu_hour is not None:
+            self.gpu_seconds += duration * price.gpus if state.gpu_seconds is None else state.gpu_seconds
+
+    def costs(self) -> list[float]:
+        """Spend by cost kind, derived from the token and GPU-time totals (cost is linear in both)."""
+        price = self.price
+        if price is None:
+            return [0.0] * len(COST_KINDS)
+        tokens = self.tokens
+        usage = Usage(tokens[_IN], tokens[_OUT], tokens[_CACHED], tokens[_WRITE], tokens[_REASONING])
+        return [*price.token_cost(usage), self.gpu_seconds * (price.gpu_hour or 0.0) / 3600.0]
 
 
 def response_model(response: Any) -> str | None:

@@ -7,12 +7,10 @@ their undated entry; nothing else is inferred.
 
 from __future__ import annotations
 
-import json
 import math
+import os
 import re
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from .usage import Usage
@@ -87,6 +85,8 @@ def _line_of(text: str, needle: str, after: int = 0) -> int:
 
 
 def _price(name: str, entry: Any, where: str, text: str) -> Price:
+    import json
+
     model_at = text.find(json.dumps(name))
 
     def fail(key: str, why: str) -> PriceTableError:
@@ -115,6 +115,8 @@ def _price(name: str, entry: Any, where: str, text: str) -> Price:
 
 def parse(text: str, where: str) -> PriceTable:
     """Parse a price file's text; errors name ``where`` and the line."""
+    import json
+
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -127,17 +129,19 @@ def parse(text: str, where: str) -> PriceTable:
     return PriceTable({name: _price(name, entry, where, text) for name, entry in doc["models"].items()})
 
 
-def load(path: str | Path) -> PriceTable:
+def load(path: str | os.PathLike[str]) -> PriceTable:
     """Load a user's price file (same format as the shipped one)."""
-    path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, encoding="utf-8") as file:
+            text = file.read()
     except OSError as exc:
-        raise PriceTableError(f"{path}: cannot read: {exc.strerror}") from None
-    return parse(text, str(path))
+        raise PriceTableError(f"{os.fspath(path)}: cannot read: {exc.strerror}") from None
+    return parse(text, os.fspath(path))
 
 
 def shipped() -> PriceTable:
     """The price table shipped with aivitals."""
+    from importlib import resources
+
     text = resources.files("aivitals").joinpath("data/prices.json").read_text(encoding="utf-8")
     return parse(text, "aivitals/data/prices.json")

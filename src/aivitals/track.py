@@ -7,10 +7,9 @@ exceptions are re-raised unchanged. aivitals' own failures are counted in
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import functools
-import inspect
+import sys
 from collections.abc import AsyncGenerator, Callable, Generator
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -26,10 +25,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def classify(exc: BaseException) -> tuple[int, str | None]:
     """Outcome index and exception class name of a failed call."""
-    if isinstance(exc, (asyncio.CancelledError, GeneratorExit, KeyboardInterrupt)):
+    if isinstance(exc, (GeneratorExit, KeyboardInterrupt)):
+        return CANCELLED, None
+    asyncio = sys.modules.get("asyncio")  # an asyncio exception implies asyncio is imported; don't import it
+    if asyncio is not None and isinstance(exc, asyncio.CancelledError):
         return CANCELLED, None
     name = type(exc).__name__
-    if isinstance(exc, (TimeoutError, asyncio.TimeoutError)) or "Timeout" in name:
+    if isinstance(exc, TimeoutError) or (asyncio is not None and isinstance(exc, asyncio.TimeoutError)) or (
+            "Timeout" in name):
         return TIMEOUT, name
     return ERROR, name
 
@@ -53,10 +56,7 @@ class Track:
                 self.apply: Callable[[Any, Any], None] = lambda d, r: add_dynamic(static, (d, r))
             else:
                 series = self._series = tracker.series(model, operation, provider)
-                if extract is None:
-                    self.apply = series.add_result
-                else:
-                    self.apply = lambda d, r: series.add_result(d, r, extract)
+                self.apply = lambda d, r: series.add_result(d, r, extract)
         except Exception as exc:  # never break the user's import because of us
             tracker.health.error("decorate", exc)
             self._series = None
@@ -86,6 +86,8 @@ class Track:
 
     # -- decorator ------------------------------------------------------------------------------
     def __call__(self, fn: F) -> F:
+        import inspect  # at decoration, not at import: keeps `import aivitals` cheap
+
         try:
             if inspect.isasyncgenfunction(fn):
                 wrapper: Callable[..., Any] = self._wrap_async_gen(fn)
@@ -100,11 +102,41 @@ class Track:
             self.tracker.health.error("decorate", exc)
             return fn
 
+    def _fast_path(self) -> tuple[Callable[[float], None], list[Any], int, Callable[[], None]] | None:
+        """(append duration, pending responses, limit, fold) for a fixed model and the built-in reader."""
+        series = self._series
+        if series is None or self.extract is not None:
+            return None
+        tracker = self.tracker
+        return series.pending_durations.append, series.pending_responses, tracker.buffer_size, tracker.fold_soon
+
     def _wrap_sync(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         append = self.tracker.append
         apply = self.apply
         failed = self.failed
         health = self.tracker.health
+        fast = self._fast_path()
+        if fast is not None:
+            add_duration, responses, limit, fold_soon = fast
+            add_response = responses.append
+
+            def tracked_fast(*args: Any, **kwargs: Any) -> Any:
+                start = perf_counter()
+                try:
+                    result = fn(*args, **kwargs)
+                except BaseException as exc:
+                    failed(start, exc)
+                    raise
+                try:
+                    add_duration(perf_counter() - start)
+                    add_response(result)
+                    if len(responses) >= limit:
+                        fold_soon()
+                except Exception as exc:
+                    health.error("record", exc)
+                return result
+
+            return tracked_fast
 
         def tracked(*args: Any, **kwargs: Any) -> Any:
             start = perf_counter()
@@ -126,6 +158,28 @@ class Track:
         apply = self.apply
         failed = self.failed
         health = self.tracker.health
+        fast = self._fast_path()
+        if fast is not None:
+            add_duration, responses, limit, fold_soon = fast
+            add_response = responses.append
+
+            async def tracked_fast(*args: Any, **kwargs: Any) -> Any:
+                start = perf_counter()
+                try:
+                    result = await fn(*args, **kwargs)
+                except BaseException as exc:
+                    failed(start, exc)
+                    raise
+                try:
+                    add_duration(perf_counter() - start)
+                    add_response(result)
+                    if len(responses) >= limit:
+                        fold_soon()
+                except Exception as exc:
+                    health.error("record", exc)
+                return result
+
+            return tracked_fast
 
         async def tracked(*args: Any, **kwargs: Any) -> Any:
             start = perf_counter()

@@ -12,20 +12,21 @@ import os
 import threading
 from collections import deque
 from collections.abc import Callable
-from time import perf_counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._health import Health
 from ._labels import LabelGuard
-from ._series import CallSeries, CallState, Hist, buckets_of, response_model
-from .catalogue import OTHER
+from ._series import SCORE, CallSeries, CallState, Hist, response_model
+from .catalogue.values import OTHER
 from .pricing import PriceTable, PriceTableError
 from .pricing import load as load_prices
 from .pricing import shipped as shipped_prices
 from .usage import Usage
 
+if TYPE_CHECKING:
+    from .track import Track
+
 Record = tuple[Callable[[Any, Any], None], Any, Any]
-_SCORE = buckets_of("aivitals_quality_score")
 
 
 class Tracker:
@@ -141,7 +142,12 @@ class Tracker:
     def append(self, record: Record) -> None:
         buffer = self._buffer
         buffer.append(record)
-        if len(buffer) >= self.buffer_size and self._fold_lock.acquire(blocking=False):
+        if len(buffer) >= self.buffer_size:
+            self.fold_soon()
+
+    def fold_soon(self) -> None:
+        """Fold now on this thread unless another thread is already folding."""
+        if self._fold_lock.acquire(blocking=False):
             try:
                 self._fold()
             finally:
@@ -151,8 +157,13 @@ class Tracker:
         self.append((apply, a, b))
 
     def _fold(self) -> None:
-        pop = self._buffer.popleft
         health = self.health
+        for series in self.call_series():
+            try:
+                series.fold_pending()
+            except Exception as exc:
+                health.error("fold", exc)
+        pop = self._buffer.popleft
         while True:
             try:
                 apply, a, b = pop()
@@ -177,7 +188,7 @@ class Tracker:
         labels = (self.service, self._model(key[0]), self.labels.value("evaluator", key[1]))
         hist = self.scores.get(labels)
         if hist is None:
-            hist = self.scores[labels] = Hist(_SCORE)
+            hist = self.scores[labels] = Hist(SCORE)
         hist.observe(float(score))
 
     def _add_verdict(self, key: tuple[str | None, str], passed: bool) -> None:
@@ -204,7 +215,5 @@ class Tracker:
         series = self.series(model, operation, provider)
         if state is not None:
             series.add_state(duration, state)
-        elif extract is not None:
-            series.add_result(duration, result, extract)
         else:
-            series.add_result(duration, result)
+            series.add_result(duration, result, extract)

@@ -164,3 +164,42 @@ def model_of(response: Any) -> str | None:
         return None
     model = _get(response, "model")
     return model if isinstance(model, str) else None
+
+
+Counts = tuple[int, int, int, int, int]
+
+
+def _refused_openai_dict(response: dict[str, Any]) -> bool:
+    choices = response.get("choices")
+    if choices and type(choices) is list:
+        message = choices[0].get("message") if type(choices[0]) is dict else None
+        return bool(message.get("refusal")) if type(message) is dict else refused(response)
+    return response.get("stop_reason") == "refusal" or (bool(response.get("output")) and refused(response))
+
+
+def read_response(response: Any) -> tuple[Counts | None, bool] | None:
+    """(token counts, refused) of a response; the fold's per-call work, so it has a fast path.
+
+    Token counts are (input, output, cached_input, cache_creation, reasoning).
+    Raises UsageError for counts that are not finite non-negative whole numbers.
+    """
+    if type(response) is dict:
+        usage = response.get("usage")
+        if type(usage) is dict:
+            prompt = usage.get("prompt_tokens")
+            if prompt is not None:  # OpenAI chat completion as a dict: the common case, read inline
+                completion = usage.get("completion_tokens") or 0
+                details = usage.get("prompt_tokens_details")
+                cached = (details.get("cached_tokens") or 0) if type(details) is dict else 0
+                details = usage.get("completion_tokens_details")
+                reasoning = (details.get("reasoning_tokens") or 0) if type(details) is dict else 0
+                if (type(prompt) is int and type(completion) is int and type(cached) is int
+                        and type(reasoning) is int and 0 <= cached <= prompt and 0 <= reasoning <= completion):
+                    return (prompt, completion, cached, 0, reasoning), _refused_openai_dict(response)
+    elif response is None or isinstance(response, (str, bytes, int, float, bool)):
+        return None
+    found = usage_from(_get(response, "usage"))
+    counts = None
+    if found is not None:
+        counts = (found.input, found.output, found.cached_input, found.cache_creation, found.reasoning)
+    return counts, refused(response)

@@ -1,52 +1,91 @@
 """The single source of truth: every metric, label, threshold and query aivitals knows.
 
 Rules, dashboards, docs and the Helm chart are generated from this package.
-It validates itself at import.
+The catalogue validates itself when it is first loaded (the first access to
+any name below); ``values`` (label values, buckets) loads without it, so the
+SDK's ``import aivitals`` stays cheap.
 """
 
 from __future__ import annotations
 
-from .labels import CALL_LABELS, LABELS, OTHER
-from .metrics import METRICS, METRICS_BY_NAME
-from .schema import (
-    Area,
-    Comparison,
-    Dashboard,
-    Label,
-    Metric,
-    MetricType,
-    Severity,
-    Source,
-    Threshold,
-    Tile,
-    Unit,
-    Vital,
-)
-from .validate import CatalogueError, validate
-from .vitals import VITALS, VITALS_BY_ID
+import importlib
+from typing import TYPE_CHECKING, Any
 
-validate(METRICS, VITALS)
+if TYPE_CHECKING:
+    from .labels import CALL_LABELS, LABELS
+    from .metrics import METRICS, METRICS_BY_NAME
+    from .schema import (
+        Area,
+        Comparison,
+        Dashboard,
+        Label,
+        Metric,
+        MetricType,
+        Severity,
+        Source,
+        Threshold,
+        Tile,
+        Unit,
+        Vital,
+    )
+    from .validate import CatalogueError, validate
+    from .values import OTHER
+    from .vitals import VITALS, VITALS_BY_ID
 
 __all__ = [
-    "Area",
     "CALL_LABELS",
+    "LABELS",
+    "METRICS",
+    "METRICS_BY_NAME",
+    "OTHER",
+    "VITALS",
+    "VITALS_BY_ID",
+    "Area",
     "CatalogueError",
     "Comparison",
     "Dashboard",
-    "LABELS",
     "Label",
-    "METRICS",
-    "METRICS_BY_NAME",
     "Metric",
     "MetricType",
-    "OTHER",
     "Severity",
     "Source",
     "Threshold",
     "Tile",
     "Unit",
-    "VITALS",
-    "VITALS_BY_ID",
     "Vital",
     "validate",
 ]
+
+_HOME = {
+    "CALL_LABELS": "labels", "LABELS": "labels", "METRICS": "metrics", "METRICS_BY_NAME": "metrics",
+    "OTHER": "values", "VITALS": "vitals", "VITALS_BY_ID": "vitals", "CatalogueError": "validate",
+    "validate": "validate",
+    **{name: "schema" for name in ("Area", "Comparison", "Dashboard", "Label", "Metric", "MetricType", "Severity",
+                                   "Source", "Threshold", "Tile", "Unit", "Vital")},
+}
+_loaded = False
+
+
+def _load() -> None:
+    global _loaded
+    if not _loaded:
+        from .metrics import METRICS
+        from .validate import validate
+        from .vitals import VITALS
+
+        validate(METRICS, VITALS)
+        _loaded = True
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module 'aivitals.catalogue' has no attribute {name!r}")
+    _load()
+    value = getattr(importlib.import_module(f".{home}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

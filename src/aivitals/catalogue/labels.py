@@ -7,92 +7,17 @@ Values follow the OpenTelemetry GenAI semantic conventions where they exist
 from __future__ import annotations
 
 from .schema import Label
-
-OTHER = "other"
-
-OPERATIONS = (
-    # OpenTelemetry gen_ai.operation.name values
-    "chat",
-    "text_completion",
-    "embeddings",
-    "generate_content",
-    "execute_tool",
-    "create_agent",
-    "invoke_agent",
-    # aivitals extensions for classical and retrieval models
-    "classify",
-    "predict",
-    "retrieve",
-    "rerank",
+from .values import (
+    CACHE_KINDS,
+    COST_KINDS,
+    EVALUATORS,
+    OPERATIONS,
     OTHER,
-)
-
-PROVIDERS = (
-    # OpenTelemetry gen_ai.provider.name values
-    "openai",
-    "anthropic",
-    "aws.bedrock",
-    "azure.ai.openai",
-    "azure.ai.inference",
-    "gcp.gemini",
-    "gcp.vertex_ai",
-    "cohere",
-    "mistral_ai",
-    "groq",
-    "deepseek",
-    "perplexity",
-    "x_ai",
-    "ibm.watsonx.ai",
-    # models you host yourself (vLLM, TGI, Triton, scikit-learn, ...)
-    "self_hosted",
-    OTHER,
-)
-
-OUTCOMES = ("ok", "error", "refused", "timeout", "cancelled")
-
-#: input/output are totals (cached input is part of input, reasoning part of
-#: output, as in OpenTelemetry); the others say how much of a total was of that kind.
-TOKEN_TYPES = ("input", "output", "cached_input", "cache_creation", "reasoning")
-
-COST_KINDS = ("input", "output", "cached_input", "cache_creation", "gpu_time")
-
-CACHE_KINDS = ("prompt", "embedding", "retrieval", "semantic", OTHER)
-
-EVALUATORS = (
-    "groundedness",
-    "context_precision",
-    "context_recall",
-    "answer_relevance",
-    "toxicity",
-    "hallucination",
-    "citation",
-    "pii",
-    "jailbreak",
-    "custom",
-    OTHER,
-)
-
-PII_KINDS = (
-    "email",
-    "phone",
-    "card_number",
-    "national_id",
-    "api_key",
-    "private_key",
-    "jwt",
-    OTHER,
-)
-
-SDK_STAGES = (
-    "decorate",
-    "labels",
-    "usage",
-    "cost",
-    "stream",
-    "record",
-    "fold",
-    "collect",
-    "config",
+    OUTCOMES,
+    PII_KINDS,
+    PROVIDERS,
+    SDK_STAGES,
+    TOKEN_TYPES,
 )
 
 LABELS: dict[str, Label] = {

@@ -8,31 +8,25 @@ from __future__ import annotations
 
 from .labels import CALL_LABELS
 from .schema import Metric, MetricType, Source, Unit
+from .values import (
+    DURATION_BUCKETS,
+    HUMAN_DURATION_BUCKETS,
+    SCORE_BUCKETS,
+    TOKEN_BUCKETS,
+    TPOT_BUCKETS,
+    TTFT_BUCKETS,
+)
 
 C, G, H, I = MetricType.COUNTER, MetricType.GAUGE, MetricType.HISTOGRAM, MetricType.INFO
-
-#: OpenTelemetry's advisory buckets for gen_ai.client.operation.duration.
-DURATION_BUCKETS = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)
-#: OpenTelemetry's advisory buckets for gen_ai.server.time_to_first_token.
-TTFT_BUCKETS = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
-#: OpenTelemetry's advisory buckets for gen_ai.server.time_per_output_token.
-TPOT_BUCKETS = (0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5)
-#: OpenTelemetry's advisory buckets for gen_ai.client.token.usage (powers of 4).
-TOKEN_BUCKETS = tuple(float(4**i) for i in range(14))
-#: Scores in 0..1, finer at the top where thresholds sit (0.7, 0.9, 0.95).
-SCORE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.99, 1.0)
-#: Human-scale durations: minutes to weeks (labels, incidents, cycle time, time-to-value).
-HUMAN_DURATION_BUCKETS = (60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0, 86400.0, 172800.0,
-                          604800.0, 1209600.0, 2592000.0)
 
 _SDK, _SIDECAR, _COLLECTOR, _CONFIG = Source.SDK, Source.SIDECAR, Source.COLLECTOR, Source.CONFIG
 
 METRICS: tuple[Metric, ...] = (
     # --- SDK: one model call -------------------------------------------------
     Metric("aivitals_requests_total", C, Unit.NONE, "Model calls, by how they ended.",
-           CALL_LABELS + ("outcome",), _SDK),
+           (*CALL_LABELS, "outcome"), _SDK),
     Metric("aivitals_request_errors_total", C, Unit.NONE, "Failed model calls, by exception class.",
-           CALL_LABELS + ("error_type",), _SDK),
+           (*CALL_LABELS, "error_type"), _SDK),
     Metric("aivitals_request_duration_seconds", H, Unit.SECONDS, "Duration of a model call, end to end.",
            CALL_LABELS, _SDK, buckets=DURATION_BUCKETS),
     Metric("aivitals_time_to_first_chunk_seconds", H, Unit.SECONDS,
@@ -42,9 +36,9 @@ METRICS: tuple[Metric, ...] = (
            buckets=TPOT_BUCKETS),
     Metric("aivitals_tokens_total", C, Unit.TOKENS,
            "Tokens used. input and output are totals; cached_input and cache_creation are part of input, "
-           "reasoning is part of output.", CALL_LABELS + ("token_type",), _SDK),
+           "reasoning is part of output.", (*CALL_LABELS, "token_type"), _SDK),
     Metric("aivitals_request_tokens", H, Unit.TOKENS, "Tokens per call (input and output totals).",
-           CALL_LABELS + ("token_type",), _SDK, buckets=TOKEN_BUCKETS,
+           (*CALL_LABELS, "token_type"), _SDK, buckets=TOKEN_BUCKETS,
            label_values=(("token_type", ("input", "output")),)),
     Metric("aivitals_cost_usd_total", C, Unit.USD, "Spend on model calls from the price table, in US dollars.",
            ("service", "model", "provider", "cost_kind"), _SDK),
@@ -147,7 +141,7 @@ METRICS: tuple[Metric, ...] = (
            ("model", "feature", "le"), _SDK),
     # --- GPU and host --------------------------------------------------------------------
     *(
-        Metric(f"aivitals_gpu_{name}", kind, unit, help_, ("gpu", "uuid", "gpu_name", "mig_instance") + extra,
+        Metric(f"aivitals_gpu_{name}", kind, unit, help_, ("gpu", "uuid", "gpu_name", "mig_instance", *extra),
                _COLLECTOR)
         for name, kind, unit, help_, extra in (
             ("utilization_ratio", G, Unit.RATIO, "Share of time a kernel ran on the GPU.", ()),

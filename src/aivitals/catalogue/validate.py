@@ -31,9 +31,8 @@ def _check_metric(metric: Metric) -> Iterable[str]:
         for unit in Unit:
             if unit is not Unit.NONE and base.endswith("_" + unit.value):
                 yield f"{name}: ends in {unit.value!r} but declares no unit"
-    if metric.type is MetricType.HISTOGRAM and metric.buckets:
-        if list(metric.buckets) != sorted(set(metric.buckets)):
-            yield f"{name}: buckets must be strictly increasing"
+    if metric.type is MetricType.HISTOGRAM and list(metric.buckets) != sorted(set(metric.buckets)):
+        yield f"{name}: buckets must be strictly increasing"
     if metric.type is not MetricType.HISTOGRAM and metric.buckets:
         yield f"{name}: only histograms have buckets"
     if len(set(metric.labels)) != len(metric.labels):

@@ -210,7 +210,8 @@ VITALS: tuple[Vital, ...] = (
           tile=Tile(1, "KPI delta vs control", "Is it doing what it was bought for?"), grafana_unit="percentunit"),
     Vital("cycle_time", 22, "Cycle time", B, "Median time per unit of work, by cohort.",
           Unit.SECONDS, ("aivitals_work_unit_duration_seconds",),
-          "histogram_quantile(0.5, sum by (le, cohort) (rate(aivitals_work_unit_duration_seconds_bucket{SEL}[WINDOW])))",
+          "histogram_quantile(0.5, sum by (le, cohort) "
+          "(rate(aivitals_work_unit_duration_seconds_bucket{SEL}[WINDOW])))",
           D.BUSINESS, grafana_unit="s"),
     Vital("cost_per_unit", 23, "Cost per unit of work", B,
           "Human cost plus the AI's share of spend per unit of work, by cohort.",
@@ -277,7 +278,8 @@ VITALS: tuple[Vital, ...] = (
           grafana_unit="s"),
     Vital("retraining_gap", 30, "Retraining freshness gap", HU,
           "How much newer the newest ground truth is than the last training run.",
-          Unit.SECONDS, ("aivitals_model_last_trained_timestamp_seconds", "aivitals_ground_truth_last_timestamp_seconds"),
+          Unit.SECONDS,
+          ("aivitals_model_last_trained_timestamp_seconds", "aivitals_ground_truth_last_timestamp_seconds"),
           "max by (model) (aivitals_ground_truth_last_timestamp_seconds{SEL})"
           " - max by (model) (aivitals_model_last_trained_timestamp_seconds{SEL})",
           D.OPERATIONS,
@@ -286,7 +288,8 @@ VITALS: tuple[Vital, ...] = (
           grafana_unit="s"),
     # --- GPU and host ------------------------------------------------------------------------
     Vital("gpu_utilization", None, "GPU utilization", IN, "Share of time a kernel ran, per GPU.",
-          Unit.RATIO, ("aivitals_gpu_utilization_ratio",), "avg by (instance, gpu) (aivitals_gpu_utilization_ratio{SEL})",
+          Unit.RATIO, ("aivitals_gpu_utilization_ratio",),
+          "avg by (instance, gpu) (aivitals_gpu_utilization_ratio{SEL})",
           D.GPU_HOST,
           thresholds=(Threshold(ABOVE, 0.90, 0.98, "Saturated GPUs queue requests: add capacity before p95 moves.",
                                 "gpu_utilization_max", for_="30m", maximum=1.0),),

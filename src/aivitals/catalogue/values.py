@@ -1,0 +1,109 @@
+"""Label values and histogram buckets as plain data.
+
+Kept free of imports so the SDK's hot modules can read them without loading
+(and validating) the whole catalogue; the catalogue's labels and metrics are
+built from these.
+"""
+
+from __future__ import annotations
+
+OTHER = "other"
+
+OPERATIONS = (
+    # OpenTelemetry gen_ai.operation.name values
+    "chat",
+    "text_completion",
+    "embeddings",
+    "generate_content",
+    "execute_tool",
+    "create_agent",
+    "invoke_agent",
+    # aivitals extensions for classical and retrieval models
+    "classify",
+    "predict",
+    "retrieve",
+    "rerank",
+    OTHER,
+)
+
+PROVIDERS = (
+    # OpenTelemetry gen_ai.provider.name values
+    "openai",
+    "anthropic",
+    "aws.bedrock",
+    "azure.ai.openai",
+    "azure.ai.inference",
+    "gcp.gemini",
+    "gcp.vertex_ai",
+    "cohere",
+    "mistral_ai",
+    "groq",
+    "deepseek",
+    "perplexity",
+    "x_ai",
+    "ibm.watsonx.ai",
+    # models you host yourself (vLLM, TGI, Triton, scikit-learn, ...)
+    "self_hosted",
+    OTHER,
+)
+
+OUTCOMES = ("ok", "error", "refused", "timeout", "cancelled")
+
+#: input/output are totals (cached input is part of input, reasoning part of
+#: output, as in OpenTelemetry); the others say how much of a total was of that kind.
+TOKEN_TYPES = ("input", "output", "cached_input", "cache_creation", "reasoning")
+
+COST_KINDS = ("input", "output", "cached_input", "cache_creation", "gpu_time")
+
+CACHE_KINDS = ("prompt", "embedding", "retrieval", "semantic", OTHER)
+
+EVALUATORS = (
+    "groundedness",
+    "context_precision",
+    "context_recall",
+    "answer_relevance",
+    "toxicity",
+    "hallucination",
+    "citation",
+    "pii",
+    "jailbreak",
+    "custom",
+    OTHER,
+)
+
+PII_KINDS = (
+    "email",
+    "phone",
+    "card_number",
+    "national_id",
+    "api_key",
+    "private_key",
+    "jwt",
+    OTHER,
+)
+
+SDK_STAGES = (
+    "decorate",
+    "labels",
+    "usage",
+    "cost",
+    "stream",
+    "record",
+    "fold",
+    "collect",
+    "config",
+)
+
+#: OpenTelemetry's advisory buckets for gen_ai.client.operation.duration.
+DURATION_BUCKETS = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)
+#: OpenTelemetry's advisory buckets for gen_ai.server.time_to_first_token.
+TTFT_BUCKETS = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
+#: OpenTelemetry's advisory buckets for gen_ai.server.time_per_output_token.
+TPOT_BUCKETS = (0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5)
+#: OpenTelemetry's advisory buckets for gen_ai.client.token.usage (powers of 4).
+TOKEN_BUCKETS = tuple(float(4**i) for i in range(14))
+#: Scores in 0..1, finer at the top where thresholds sit (0.7, 0.9, 0.95).
+SCORE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.99, 1.0)
+#: Human-scale durations: minutes to weeks (labels, incidents, cycle time, time-to-value).
+HUMAN_DURATION_BUCKETS = (60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0, 86400.0, 172800.0,
+                          604800.0, 1209600.0, 2592000.0)
