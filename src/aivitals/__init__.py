@@ -31,6 +31,7 @@ __all__ = [
     "make_wsgi_app",
     "record_cache",
     "record_evaluation",
+    "record_outcome",
     "record_override",
     "record_pii",
     "record_quality",
@@ -85,6 +86,10 @@ def record_evaluation(evaluator: str, passed: bool, *, model: str | None = None)
 
 def record_override(action: str, *, model: str | None = None) -> None:
     default_tracker().record_override(action, model=model)
+
+
+def record_outcome(kind: str, *, value_usd: float = 0.0, cohort: str = "treatment") -> None:
+    default_tracker().record_outcome(kind, value_usd=value_usd, cohort=cohort)
 
 
 def record_pii(kind: str, *, model: str | None = None) -> None:

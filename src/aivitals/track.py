@@ -11,7 +11,6 @@ import contextvars
 import functools
 import sys
 from collections.abc import AsyncGenerator, Callable, Generator
-from time import perf_counter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._series import CANCELLED, ERROR, TIMEOUT, CallState
@@ -82,7 +81,7 @@ class Track:
 
     def failed(self, start: float, exc: BaseException) -> None:
         outcome, error_type = classify(exc)
-        self.record_state(perf_counter() - start, CallState(outcome=outcome, error_type=error_type))
+        self.record_state(self.tracker.clock() - start, CallState(outcome=outcome, error_type=error_type))
 
     # -- decorator ------------------------------------------------------------------------------
     def __call__(self, fn: F) -> F:
@@ -112,6 +111,7 @@ class Track:
 
     def _wrap_sync(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         append = self.tracker.append
+        clock = self.tracker.clock
         apply = self.apply
         failed = self.failed
         health = self.tracker.health
@@ -121,14 +121,14 @@ class Track:
             add_response = responses.append
 
             def tracked_fast(*args: Any, **kwargs: Any) -> Any:
-                start = perf_counter()
+                start = clock()
                 try:
                     result = fn(*args, **kwargs)
                 except BaseException as exc:
                     failed(start, exc)
                     raise
                 try:
-                    add_duration(perf_counter() - start)
+                    add_duration(clock() - start)
                     add_response(result)
                     if len(responses) >= limit:
                         fold_soon()
@@ -139,14 +139,14 @@ class Track:
             return tracked_fast
 
         def tracked(*args: Any, **kwargs: Any) -> Any:
-            start = perf_counter()
+            start = clock()
             try:
                 result = fn(*args, **kwargs)
             except BaseException as exc:
                 failed(start, exc)
                 raise
             try:
-                append((apply, perf_counter() - start, result))
+                append((apply, clock() - start, result))
             except Exception as exc:
                 health.error("record", exc)
             return result
@@ -155,6 +155,7 @@ class Track:
 
     def _wrap_async(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         append = self.tracker.append
+        clock = self.tracker.clock
         apply = self.apply
         failed = self.failed
         health = self.tracker.health
@@ -164,14 +165,14 @@ class Track:
             add_response = responses.append
 
             async def tracked_fast(*args: Any, **kwargs: Any) -> Any:
-                start = perf_counter()
+                start = clock()
                 try:
                     result = await fn(*args, **kwargs)
                 except BaseException as exc:
                     failed(start, exc)
                     raise
                 try:
-                    add_duration(perf_counter() - start)
+                    add_duration(clock() - start)
                     add_response(result)
                     if len(responses) >= limit:
                         fold_soon()
@@ -182,14 +183,14 @@ class Track:
             return tracked_fast
 
         async def tracked(*args: Any, **kwargs: Any) -> Any:
-            start = perf_counter()
+            start = clock()
             try:
                 result = await fn(*args, **kwargs)
             except BaseException as exc:
                 failed(start, exc)
                 raise
             try:
-                append((apply, perf_counter() - start, result))
+                append((apply, clock() - start, result))
             except Exception as exc:
                 health.error("record", exc)
             return result
@@ -277,11 +278,12 @@ class Track:
 class _Stream:
     """Times a streamed response: first chunk, mean time per later chunk, usage from the chunks."""
 
-    __slots__ = ("chunks", "first", "last", "start", "state", "track")
+    __slots__ = ("chunks", "clock", "first", "last", "start", "state", "track")
 
     def __init__(self, track: Track) -> None:
         self.track = track
-        self.start = perf_counter()
+        self.clock = track.tracker.clock
+        self.start = self.clock()
         self.first: float | None = None
         self.last = 0.0
         self.chunks = 0
@@ -289,7 +291,7 @@ class _Stream:
 
     def chunk(self, value: Any) -> None:
         try:
-            now = perf_counter()
+            now = self.clock()
             if self.first is None:
                 self.first = now
             self.last = now
@@ -305,7 +307,7 @@ class _Stream:
 
     def done(self, exc: BaseException | None) -> None:
         try:
-            end = perf_counter()
+            end = self.clock()
             state = self.state
             if exc is not None:
                 state.outcome, state.error_type = classify(exc)

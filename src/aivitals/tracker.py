@@ -12,6 +12,7 @@ import os
 import threading
 from collections import deque
 from collections.abc import Callable
+from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from ._health import Health
@@ -38,11 +39,13 @@ class Tracker:
         prices: a price file path or a PriceTable merged over the shipped table.
         max_models: distinct model names kept before further ones fold into ``other``.
         buffer_size: records held before the calling thread folds them.
+        clock: monotonic seconds; injectable for tests and simulations.
     """
 
     def __init__(self, registry: Any = None, *, service: str | None = None,
                  prices: str | os.PathLike[str] | PriceTable | None = None, max_models: int = 50,
-                 buffer_size: int = 1024) -> None:
+                 buffer_size: int = 1024, clock: Callable[[], float] = perf_counter) -> None:
+        self.clock = clock
         self.health = Health()
         self.labels = LabelGuard(self.health, {"model": max_models})
         self.service = self.labels.value("service", service or os.environ.get("AIVITALS_SERVICE", "default"))
@@ -57,6 +60,7 @@ class Tracker:
         self.scores: dict[tuple[str, str, str], Hist] = {}
         self.evaluations: dict[tuple[str, str, str, str], int] = {}
         self.pii: dict[tuple[str, str, str], int] = {}
+        self.outcomes: dict[tuple[str, str], list[float]] = {}
         self._collector: Any = None
         if registry is not None:
             registry.register(self.collector())
@@ -106,6 +110,10 @@ class Tracker:
     def record_pii(self, kind: str, *, model: str | None = None) -> None:
         """A response in which personal data or a secret of ``kind`` was detected."""
         self._append(self._add_pii, model, kind)
+
+    def record_outcome(self, kind: str, *, value_usd: float = 0.0, cohort: str = "treatment") -> None:
+        """A business outcome the AI contributed to (a resolved ticket, a converted lead), with its value."""
+        self._append(self._add_outcome, (kind, cohort), value_usd)
 
     def flush(self) -> None:
         """Fold every buffered record into the aggregates now."""
@@ -203,6 +211,17 @@ class Tracker:
     def _add_pii(self, model: str | None, kind: str) -> None:
         labels = (self.service, self._model(model), self.labels.value("pii_kind", kind))
         self.pii[labels] = self.pii.get(labels, 0) + 1
+
+    def _add_outcome(self, key: tuple[str, str], value_usd: Any) -> None:
+        if isinstance(value_usd, bool) or not isinstance(value_usd, (int, float)) or not 0.0 <= value_usd < 1e12:
+            self.health.error("record")
+            return
+        labels = (self.labels.value("outcome_kind", key[0]), self.labels.value("cohort", key[1]))
+        totals = self.outcomes.get(labels)
+        if totals is None:
+            totals = self.outcomes[labels] = [0.0, 0.0]
+        totals[0] += 1
+        totals[1] += value_usd
 
     def add_dynamic(self, static: tuple[str, str | None, Callable[[Any], Usage | None] | None],
                     payload: tuple[float, Any]) -> None:

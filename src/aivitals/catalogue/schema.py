@@ -61,6 +61,8 @@ class Source(str, enum.Enum):
 
     SDK = "sdk"
     SIDECAR = "sidecar"
+    #: The app records it with the SDK when it knows at call time, the sidecar when it learns later.
+    SDK_OR_SIDECAR = "sdk or sidecar"
     COLLECTOR = "collector"
     CONFIG = "config"
 
