@@ -1,0 +1,64 @@
+"""The ``aivitals`` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import Demo, DemoOptions
+
+    options = DemoOptions(duration=args.duration, port=args.port, seed=args.seed, speed=args.speed,
+                          plain=args.plain or not sys.stdout.isatty(), hold=args.hold, prometheus=args.prometheus)
+    return Demo(options).run()
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="aivitals", description="The vitals of AI systems in production.")
+    root.add_argument("--version", action="version", version=_version())
+    commands = root.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="run a simulated AI service and show the executive tiles live",
+                               description="Runs a simulated LLM assistant and classifier instrumented with "
+                                           "aivitals, serves /metrics on 127.0.0.1 and shows the six executive "
+                                           "tiles live. Needs no external service.")
+    demo.add_argument("--duration", type=float, default=0.0,
+                      help="real seconds to run the traffic (default: until Ctrl-C)")
+    demo.add_argument("--port", type=int, default=9464, help="port for /metrics on 127.0.0.1 (default 9464)")
+    demo.add_argument("--seed", type=int, default=1, help="random seed: the same seed gives the same tickets")
+    demo.add_argument("--speed", type=_positive, default=60.0,
+                      help="simulated seconds per real second (default 60: an hour a minute)")
+    demo.add_argument("--plain", action="store_true", help="one plain line per refresh, for scripts")
+    demo.add_argument("--hold", action="store_true",
+                      help="after --duration, keep serving /metrics until Ctrl-C or SIGTERM")
+    demo.add_argument("--prometheus", action="store_true",
+                      help="also start a local Prometheus (needs the prometheus binary on PATH)")
+    demo.set_defaults(run=_demo)
+    return root
+
+
+def _version() -> str:
+    from ._version import __version__
+
+    return f"aivitals {__version__}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

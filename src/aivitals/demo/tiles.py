@@ -1,0 +1,159 @@
+"""The six executive tiles, computed from a registry the way the recording rules compute them.
+
+Each refresh takes a snapshot of the registry; a tile's value is computed
+from the increase between the newest snapshot and one a window earlier,
+like PromQL's ``increase()``. Colours come from the catalogue's thresholds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..catalogue import VITALS_BY_ID, Comparison, Vital
+
+Key = tuple[str, frozenset[tuple[str, str]]]
+Snapshot = dict[Key, float]
+
+
+def snapshot(registry: Any) -> Snapshot:
+    """Every sample in the registry, keyed by sample name and labels."""
+    out: Snapshot = {}
+    for family in registry.collect():
+        for sample in family.samples:
+            out[(sample.name, frozenset(sample.labels.items()))] = sample.value
+    return out
+
+
+def total(snap: Snapshot, name: str, **match: str) -> float:
+    """Sum of samples called ``name`` whose labels include ``match``."""
+    items = match.items()
+    return sum(v for (n, labels), v in snap.items() if n == name and items <= labels)
+
+
+def has(snap: Snapshot, name: str) -> bool:
+    return any(n == name for n, _ in snap)
+
+
+def histogram_quantile(q: float, buckets: Iterable[tuple[float, float]]) -> float:
+    """Prometheus's histogram_quantile over (upper bound, cumulative count) pairs."""
+    ordered = sorted(buckets)
+    if len(ordered) < 2 or ordered[-1][1] <= 0:
+        return math.nan
+    rank = q * ordered[-1][1]
+    previous_bound, previous_count = 0.0, 0.0
+    for bound, count in ordered:
+        if count >= rank:
+            if math.isinf(bound):
+                return previous_bound
+            if count == previous_count:
+                return bound
+            return previous_bound + (bound - previous_bound) * (rank - previous_count) / (count - previous_count)
+        previous_bound, previous_count = bound, count
+    return ordered[-2][0]
+
+
+def quantile_increase(now: Snapshot, then: Snapshot, metric: str, q: float) -> float:
+    """Quantile ``q`` of a histogram's observations between two snapshots, summed over all series."""
+    name = metric + "_bucket"
+    by_le: dict[float, float] = {}
+    for (n, labels), value in now.items():
+        if n == name:
+            le = float(dict(labels)["le"])
+            by_le[le] = by_le.get(le, 0.0) + value - then.get((n, labels), 0.0)
+    return histogram_quantile(q, by_le.items())
+
+
+@dataclass
+class Tile:
+    position: int
+    title: str
+    unit: str
+    vital: Vital
+    feeder: str
+    compute: Callable[[Snapshot, Snapshot], float | None]
+    history: deque[float] = field(default_factory=lambda: deque(maxlen=30))
+    value: float | None = None
+
+    def state(self) -> str:
+        """ok, warning, critical or none, from the catalogue threshold."""
+        if self.value is None or math.isnan(self.value) or not self.vital.thresholds:
+            return "none"
+        threshold = self.vital.thresholds[0]
+        for level, bound in (("critical", threshold.critical), ("warning", threshold.warning)):
+            if bound is None:
+                continue
+            crossed = {Comparison.ABOVE: self.value > bound, Comparison.BELOW: self.value < bound,
+                       Comparison.EQUAL: self.value == bound}[threshold.comparison]
+            if crossed:
+                return level
+        return "ok"
+
+    def update(self, now: Snapshot, then: Snapshot) -> None:
+        value = self.compute(now, then)
+        self.value = value
+        if value is not None and not math.isnan(value):
+            self.history.append(value)
+
+
+def _delta(now: Snapshot, then: Snapshot, name: str, **match: str) -> float:
+    return total(now, name, **match) - total(then, name, **match)
+
+
+def _ratio(num: float, den: float) -> float:
+    return num / den if den > 0 else math.nan
+
+
+def _kpi_delta(now: Snapshot, then: Snapshot) -> float | None:
+    if not has(now, "aivitals_kpi_exposures_total"):
+        return None
+    rates = [_ratio(_delta(now, then, "aivitals_kpi_conversions_total", cohort=c),
+                    _delta(now, then, "aivitals_kpi_exposures_total", cohort=c)) for c in ("treatment", "control")]
+    return rates[0] - rates[1]
+
+
+def _cost_per_outcome(now: Snapshot, then: Snapshot) -> float | None:
+    return _ratio(_delta(now, then, "aivitals_cost_usd_total"), _delta(now, then, "aivitals_business_outcomes_total"))
+
+
+def _hallucination(now: Snapshot, then: Snapshot) -> float | None:
+    return _ratio(_delta(now, then, "aivitals_evaluations_total", evaluator="hallucination", verdict="fail"),
+                  _delta(now, then, "aivitals_evaluations_total", evaluator="hallucination"))
+
+
+def _adoption(now: Snapshot, then: Snapshot) -> float | None:
+    if not has(now, "aivitals_active_users"):
+        return None
+    return _ratio(total(now, "aivitals_active_users", window="7d"), total(now, "aivitals_eligible_users"))
+
+
+def _p95(now: Snapshot, then: Snapshot) -> float | None:
+    return quantile_increase(now, then, "aivitals_request_duration_seconds", 0.95)
+
+
+def _time_to_detect(now: Snapshot, then: Snapshot) -> float | None:
+    if not has(now, "aivitals_incident_time_to_detect_seconds_count"):
+        return None
+    count = total(now, "aivitals_incident_time_to_detect_seconds_count")
+    return _ratio(total(now, "aivitals_incident_time_to_detect_seconds_sum"), count)
+
+
+def executive_tiles() -> list[Tile]:
+    """The six tiles, in the catalogue's order."""
+    spec = (
+        ("kpi_delta", "%", "KPI events", _kpi_delta),
+        ("cost_per_outcome", "$", "", _cost_per_outcome),
+        ("hallucination_rate", "%", "", _hallucination),
+        ("adoption_rate", "%", "user activity events", _adoption),
+        ("latency_p95", "s", "", _p95),
+        ("time_to_detect", "duration", "incident events", _time_to_detect),
+    )
+    tiles = []
+    for vital_id, unit, feeder, compute in spec:
+        vital = VITALS_BY_ID[vital_id]
+        assert vital.tile is not None
+        tiles.append(Tile(vital.tile.position, vital.tile.title, unit, vital, feeder, compute))
+    return tiles
