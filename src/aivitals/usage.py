@@ -13,7 +13,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-_MISSING = object()
+#: More tokens than any model's context holds in one call: a bug upstream, not usage.
+MAX_TOKENS = 10**9
 
 
 def _get(obj: Any, name: str) -> Any:
@@ -40,6 +41,8 @@ def _count(value: Any) -> int:
         value = int(value)
     if value < 0:
         raise UsageError("token count is negative")
+    if value > MAX_TOKENS:
+        raise UsageError("token count is implausibly large")
     return value
 
 
@@ -194,7 +197,8 @@ def read_response(response: Any) -> tuple[Counts | None, bool] | None:
                 details = usage.get("completion_tokens_details")
                 reasoning = (details.get("reasoning_tokens") or 0) if type(details) is dict else 0
                 if (type(prompt) is int and type(completion) is int and type(cached) is int
-                        and type(reasoning) is int and 0 <= cached <= prompt and 0 <= reasoning <= completion):
+                        and type(reasoning) is int and 0 <= cached <= prompt <= MAX_TOKENS
+                        and 0 <= reasoning <= completion <= MAX_TOKENS):
                     return (prompt, completion, cached, 0, reasoning), _refused_openai_dict(response)
     elif response is None or isinstance(response, (str, bytes, int, float, bool)):
         return None
