@@ -28,7 +28,7 @@ if TYPE_CHECKING:
         Unit,
         Vital,
     )
-    from .validate import CatalogueError, validate
+    from .checks import CatalogueError, validate
     from .values import OTHER
     from .vitals import VITALS, VITALS_BY_ID
 
@@ -58,8 +58,8 @@ __all__ = [
 
 _HOME = {
     "CALL_LABELS": "labels", "LABELS": "labels", "METRICS": "metrics", "METRICS_BY_NAME": "metrics",
-    "OTHER": "values", "VITALS": "vitals", "VITALS_BY_ID": "vitals", "CatalogueError": "validate",
-    "validate": "validate",
+    "OTHER": "values", "VITALS": "vitals", "VITALS_BY_ID": "vitals", "CatalogueError": "checks",
+    "validate": "checks",
     **{name: "schema" for name in ("Area", "Comparison", "Dashboard", "Label", "Metric", "MetricType", "Severity",
                                    "Source", "Threshold", "Tile", "Unit", "Vital")},
 }
@@ -70,7 +70,7 @@ def _load() -> None:
     global _loaded
     if not _loaded:
         from .metrics import METRICS
-        from .validate import validate
+        from .checks import validate
         from .vitals import VITALS
 
         validate(METRICS, VITALS)
