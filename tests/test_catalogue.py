@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
 
 import pytest
@@ -52,16 +53,16 @@ def test_otel_genai_values_and_buckets():
     assert {"input", "output"} <= set(LABELS["token_type"].values)
     duration = METRICS_BY_NAME["aivitals_request_duration_seconds"].buckets
     assert duration[0] == 0.01 and duration[-1] == 81.92
-    assert all(b == pytest.approx(a * 2) for a, b in zip(duration, duration[1:]))
+    assert all(b == pytest.approx(a * 2) for a, b in itertools.pairwise(duration))
     assert METRICS_BY_NAME["aivitals_request_tokens"].buckets[:4] == (1, 4, 16, 64)
 
 
 def test_the_sdk_uses_the_catalogues_buckets():
-    assert _series._DURATION == METRICS_BY_NAME["aivitals_request_duration_seconds"].buckets
-    assert _series._TTFT == METRICS_BY_NAME["aivitals_time_to_first_chunk_seconds"].buckets
-    assert _series._TPOT == METRICS_BY_NAME["aivitals_time_per_output_chunk_seconds"].buckets
-    assert _series._TOKENS == METRICS_BY_NAME["aivitals_request_tokens"].buckets
-    assert _series.SCORE == METRICS_BY_NAME["aivitals_quality_score"].buckets
+    assert METRICS_BY_NAME["aivitals_request_duration_seconds"].buckets == _series._DURATION
+    assert METRICS_BY_NAME["aivitals_time_to_first_chunk_seconds"].buckets == _series._TTFT
+    assert METRICS_BY_NAME["aivitals_time_per_output_chunk_seconds"].buckets == _series._TPOT
+    assert METRICS_BY_NAME["aivitals_request_tokens"].buckets == _series._TOKENS
+    assert METRICS_BY_NAME["aivitals_quality_score"].buckets == _series.SCORE
 
 
 def test_every_threshold_has_a_reason_and_sits_inside_its_range():
@@ -84,8 +85,10 @@ def test_every_vital_query_reads_only_catalogue_metrics():
 
 @pytest.mark.parametrize("broken, message", [
     (Metric("aivitals_things", MetricType.COUNTER, Unit.NONE, "Things.", (), Source.SDK), "ends in _total"),
-    (Metric("aivitals_latency_ms", MetricType.GAUGE, Unit.SECONDS, "Latency.", (), Source.SDK), "must be the name's suffix"),
-    (Metric("aivitals_x_total", MetricType.COUNTER, Unit.NONE, "X.", ("user_id",), Source.SDK), "not on the allow-list"),
+    (Metric("aivitals_latency_ms", MetricType.GAUGE, Unit.SECONDS, "Latency.", (), Source.SDK),
+     "must be the name's suffix"),
+    (Metric("aivitals_x_total", MetricType.COUNTER, Unit.NONE, "X.", ("user_id",), Source.SDK),
+     "not on the allow-list"),
 ])
 def test_validation_rejects_a_broken_metric(broken, message):
     with pytest.raises(CatalogueError, match=message):

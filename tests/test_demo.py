@@ -10,6 +10,7 @@ import sys
 import urllib.request
 
 import pytest
+
 from prometheus_process import Prometheus, free_port
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.slow]
@@ -68,9 +69,10 @@ def test_prometheus_scrapes_the_demo_and_reports_the_same_request_and_token_tota
 
 
 def test_the_same_seed_gives_the_same_tickets():
+    from prometheus_client import CollectorRegistry
+
     from aivitals.demo.service import DemoService, SimClock
     from aivitals.tracker import Tracker
-    from prometheus_client import CollectorRegistry
 
     def run(seed: int) -> dict:
         registry = CollectorRegistry()

@@ -7,9 +7,9 @@ import subprocess
 import urllib.request
 
 import pytest
-from conftest import openai_chat
 
 from aivitals import Tracker, make_asgi_app, make_wsgi_app, start_http_server
+from conftest import openai_chat
 
 
 def scrape_text(url: str) -> str:

@@ -8,9 +8,9 @@ import inspect
 import threading
 
 import pytest
-from conftest import ManualClock, openai_chat, sample
 
 from aivitals import Tracker
+from conftest import ManualClock, openai_chat, sample
 
 DURATION = "aivitals_request_duration_seconds"
 

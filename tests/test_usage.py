@@ -5,9 +5,9 @@ from __future__ import annotations
 from types import SimpleNamespace as NS
 
 import pytest
-from conftest import openai_chat, sample
 
 from aivitals.usage import Usage, UsageError, read_response, usage_of_chunk, usage_of_response
+from conftest import openai_chat, sample
 
 
 def test_openai_chat_completion_object_with_cached_and_reasoning_tokens():

@@ -27,7 +27,8 @@ _SDK_METRICS = (
     "aivitals_request_tokens", "aivitals_cost_usd_total", "aivitals_unpriced_requests_total",
     "aivitals_gpu_seconds_total", "aivitals_cache_requests_total", "aivitals_overrides_total",
     "aivitals_quality_score", "aivitals_evaluations_total", "aivitals_pii_detections_total",
-    "aivitals_business_outcomes_total", "aivitals_business_value_usd_total", "aivitals_sdk_errors_total", "aivitals_sdk_folded_label_values_total", "aivitals_build",
+    "aivitals_business_outcomes_total", "aivitals_business_value_usd_total",
+    "aivitals_sdk_errors_total", "aivitals_sdk_folded_label_values_total", "aivitals_build",
 )
 
 
@@ -108,8 +109,8 @@ class TrackerCollector:
             f["aivitals_evaluations_total"].add_metric(list(key), count)
         for key3, count in t.pii.items():
             f["aivitals_pii_detections_total"].add_metric(list(key3), count)
-        for key2, (count, value) in t.outcomes.items():
-            f["aivitals_business_outcomes_total"].add_metric(list(key2), count)
+        for key2, (outcomes, value) in t.outcomes.items():
+            f["aivitals_business_outcomes_total"].add_metric(list(key2), outcomes)
             f["aivitals_business_value_usd_total"].add_metric(list(key2), value)
         for stage in SDK_STAGES:  # zeros included, so rate() works from the first error
             f["aivitals_sdk_errors_total"].add_metric([stage], t.health.errors.get(stage, 0))

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from prometheus_client.utils import floatToGoString
+
 from ._health import Health
 from .catalogue.values import (
     COST_KINDS,
@@ -69,7 +71,7 @@ class Hist:
 
 
 def _le(bound: float) -> str:
-    return repr(float(bound))
+    return floatToGoString(bound)
 
 
 @dataclass

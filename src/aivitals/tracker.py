@@ -40,11 +40,14 @@ class Tracker:
         max_models: distinct model names kept before further ones fold into ``other``.
         buffer_size: records held before the calling thread folds them.
         clock: monotonic seconds; injectable for tests and simulations.
+        multiprocess: mirror into prometheus_client's multiprocess files; by default when
+            ``PROMETHEUS_MULTIPROC_DIR`` is set (gunicorn, several uvicorn workers).
     """
 
     def __init__(self, registry: Any = None, *, service: str | None = None,
                  prices: str | os.PathLike[str] | PriceTable | None = None, max_models: int = 50,
-                 buffer_size: int = 1024, clock: Callable[[], float] = perf_counter) -> None:
+                 buffer_size: int = 1024, clock: Callable[[], float] = perf_counter,
+                 multiprocess: bool | None = None) -> None:
         self.clock = clock
         self.health = Health()
         self.labels = LabelGuard(self.health, {"model": max_models})
@@ -62,7 +65,14 @@ class Tracker:
         self.pii: dict[tuple[str, str, str], int] = {}
         self.outcomes: dict[tuple[str, str], list[float]] = {}
         self._collector: Any = None
-        if registry is not None:
+        if multiprocess is None:
+            multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+        self.mirror: Any = None
+        if multiprocess:
+            from ._multiprocess import MultiprocessMirror
+
+            self.mirror = MultiprocessMirror(self)
+        elif registry is not None:
             registry.register(self.collector())
 
     def _load_prices(self, prices: str | os.PathLike[str] | PriceTable | None) -> PriceTable:

@@ -12,6 +12,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .checks import CatalogueError, validate
     from .labels import CALL_LABELS, LABELS
     from .metrics import METRICS, METRICS_BY_NAME
     from .schema import (
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
         Unit,
         Vital,
     )
-    from .checks import CatalogueError, validate
     from .values import OTHER
     from .vitals import VITALS, VITALS_BY_ID
 
@@ -69,8 +69,8 @@ _loaded = False
 def _load() -> None:
     global _loaded
     if not _loaded:
-        from .metrics import METRICS
         from .checks import validate
+        from .metrics import METRICS
         from .vitals import VITALS
 
         validate(METRICS, VITALS)

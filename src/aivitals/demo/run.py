@@ -149,7 +149,7 @@ def _poisson(rnd: random.Random, mean: float) -> int:
     if mean <= 0:
         return 0
     if mean > 30:
-        return max(int(round(rnd.gauss(mean, math.sqrt(mean)))), 0)
+        return max(round(rnd.gauss(mean, math.sqrt(mean))), 0)
     limit, k, product = math.exp(-mean), 0, rnd.random()
     while product > limit:
         k += 1
