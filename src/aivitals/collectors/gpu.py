@@ -169,7 +169,7 @@ class GpuCollector(Collector):
                 except _DeviceLost:
                     continue
         except DriverGone as gone:
-            self._errors.inc(gone.field)
+            self._errors.inc("gpu_nvml")
             self._session.lose(gone)
             self._forget()
             return _Scrape()
