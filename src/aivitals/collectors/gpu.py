@@ -18,15 +18,15 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector, CollectorRegistry
+from prometheus_client.samples import Sample
 
 from ..catalogue import LABELS, OTHER
-from ._families import Family, family
+from ._families import family, labels_of
 from ._nvml import DriverGone, NvmlSession, log
 from .errors import CollectorErrors
 
@@ -61,31 +61,48 @@ class _DeviceLost(Exception):
     """The device stopped answering (GPU_IS_LOST): skip its other fields this scrape."""
 
 
-@dataclass(frozen=True)
-class _Device:
-    handle: Any
-    #: (gpu, uuid, gpu_name, mig_instance), the catalogue's label order.
-    labels: tuple[str, str, str, str]
+#: The labels every GPU series carries, in the catalogue's order: gpu, uuid, gpu_name, mig_instance.
+GPU_LABELS = labels_of(POWER)
 
-    @property
-    def key(self) -> str:
-        return self.labels[1]
+
+class _Device:
+    """A GPU or MIG device with its label set, built once and shared by its samples (read-only)."""
+
+    __slots__ = ("_extended", "handle", "key", "labels")
+
+    def __init__(self, handle: Any, index: str, uuid: str, name: str, mig_instance: str = "") -> None:
+        self.handle = handle
+        self.key = uuid
+        self.labels: dict[str, str] = dict(zip(GPU_LABELS, (index, uuid, name, mig_instance), strict=True))
+        self._extended: dict[tuple[str, str], dict[str, str]] = {}
+
+    def with_label(self, name: str, value: str) -> dict[str, str]:
+        """The device's labels plus one more (throttle_reason, ecc_type), cached."""
+        found = self._extended.get((name, value))
+        if found is None:
+            found = self._extended[(name, value)] = {**self.labels, name: value}
+        return found
 
 
 class _Scrape:
-    """The families of one scrape, created on first use so empty ones are not exported."""
+    """The samples of one scrape by family; families with no sample are not exported."""
 
     def __init__(self) -> None:
-        self._families: dict[str, Family] = {}
+        self._samples: dict[str, list[Sample]] = {}
 
-    def add(self, name: str, labels: Iterable[str], value: float) -> None:
-        found = self._families.get(name)
+    def add(self, name: str, labels: dict[str, str], value: float) -> None:
+        found = self._samples.get(name)
         if found is None:
-            found = self._families[name] = family(name)
-        found.add_metric(list(labels), float(value))
+            found = self._samples[name] = []
+        found.append(Sample(name, labels, float(value)))
 
     def families(self) -> list[Metric]:
-        return list(self._families.values())
+        made: list[Metric] = []
+        for name, samples in self._samples.items():
+            empty = family(name)
+            empty.samples = samples
+            made.append(empty)
+        return made
 
 
 def _text(value: Any) -> str:
@@ -187,7 +204,7 @@ class GpuCollector(Collector):
             def identify() -> _Device:
                 handle = nvml.nvmlDeviceGetHandleByIndex(index)
                 uuid, name = _text(nvml.nvmlDeviceGetUUID(handle)), _text(nvml.nvmlDeviceGetName(handle))
-                return _Device(handle, (str(index), uuid, name, ""))
+                return _Device(handle, str(index), uuid, name)
 
             device = self._read(f"index:{index}", "gpu_device", identify, cache_unsupported=False)
             if device is not None:
@@ -286,8 +303,8 @@ class GpuCollector(Collector):
         known = 0
         for reason, mask in self._masks or ():
             known |= mask
-            scrape.add(THROTTLED, (*gpu.labels, reason), 1 if reasons & mask else 0)
-        scrape.add(THROTTLED, (*gpu.labels, OTHER), 1 if reasons & ~known else 0)
+            scrape.add(THROTTLED, gpu.with_label("throttle_reason", reason), 1 if reasons & mask else 0)
+        scrape.add(THROTTLED, gpu.with_label("throttle_reason", OTHER), 1 if reasons & ~known else 0)
 
     def _ecc(self, nvml: Any, gpu: _Device, scrape: _Scrape) -> None:
         """Volatile counts: errors since the driver loaded, as the catalogue's help says."""
@@ -298,7 +315,7 @@ class GpuCollector(Collector):
 
             count = self._read(gpu.key, f"gpu_ecc_{ecc_type}", read)
             if count is not None:
-                scrape.add(ECC_ERRORS, (*gpu.labels, ecc_type), count)
+                scrape.add(ECC_ERRORS, gpu.with_label("ecc_type", ecc_type), count)
 
     def _mig_devices(self, nvml: Any, gpu: _Device, scrape: _Scrape) -> None:
         slots = self._read(gpu.key, "gpu_mig", lambda: nvml.nvmlDeviceGetMaxMigDeviceCount(gpu.handle)) or 0
@@ -313,7 +330,7 @@ class GpuCollector(Collector):
             def identify(handle: Any = handle) -> _Device:
                 uuid, name = _text(nvml.nvmlDeviceGetUUID(handle)), _text(nvml.nvmlDeviceGetName(handle))
                 instance = str(nvml.nvmlDeviceGetGpuInstanceId(handle))
-                return _Device(handle, (gpu.labels[0], uuid, name, instance))
+                return _Device(handle, gpu.labels["gpu"], uuid, name, instance)
 
             mig = self._read(f"{gpu.key}/{slot}", "gpu_mig", identify, cache_unsupported=False)
             if mig is None:

@@ -41,6 +41,12 @@ PROCESS_RSS = "process_resident_memory_bytes"
 PROCESS_FDS = "process_open_fds"
 STANDARD_PROCESS = (PROCESS_CPU, PROCESS_RSS, PROCESS_FDS)
 
+_STANDARD_FAMILIES: dict[str, Callable[[], Family]] = {
+    PROCESS_CPU: lambda: CounterMetricFamily(PROCESS_CPU, "Total user and system CPU time spent in seconds."),
+    PROCESS_RSS: lambda: GaugeMetricFamily(PROCESS_RSS, "Resident memory size in bytes."),
+    PROCESS_FDS: lambda: GaugeMetricFamily(PROCESS_FDS, "Number of open file descriptors."),
+}
+
 #: Values of the ``field`` label on ``aivitals_collector_errors_total``.
 FIELDS = ("host_cpu", "host_memory", "process_threads", "process_cpu", "process_rss", "process_fds")
 
@@ -168,12 +174,7 @@ class HostCollector(Collector):
 
     def _standard_families(self) -> dict[str, Family]:
         """The same names, types and help as ProcessCollector's, for the names this collector owns."""
-        made: dict[str, Family] = {
-            PROCESS_CPU: CounterMetricFamily(PROCESS_CPU, "Total user and system CPU time spent in seconds."),
-            PROCESS_RSS: GaugeMetricFamily(PROCESS_RSS, "Resident memory size in bytes."),
-            PROCESS_FDS: GaugeMetricFamily(PROCESS_FDS, "Number of open file descriptors."),
-        }
-        return {name: made[name] for name in self._standard}
+        return {name: _STANDARD_FAMILIES[name]() for name in self._standard}
 
     def _read(self, field: str, call: Callable[[], T]) -> T | None:
         """``call()``, or None when psutil refuses (AccessDenied, NoSuchProcess, OSError); counted."""
