@@ -51,15 +51,15 @@ def _per_call_seconds(work: Callable[[], object], seconds: float) -> float:
             return (now - start) / calls
 
 
-def _compare(subject: Callable[[], object], baseline: Callable[[], object], seconds: float,
-             rounds: int) -> tuple[float, float]:
-    """Median per-call seconds of each, measured in alternating rounds so drift hits both alike."""
-    subject(), baseline()
-    ours, theirs = [], []
+def _medians(work: dict[str, Callable[[], object]], seconds: float, rounds: int) -> dict[str, float]:
+    """Median per-call seconds of each workload, taken in interleaved rounds so that load hits all alike."""
+    for call in work.values():
+        call()
+    runs: dict[str, list[float]] = {name: [] for name in work}
     for _ in range(rounds):
-        ours.append(_per_call_seconds(subject, seconds))
-        theirs.append(_per_call_seconds(baseline, seconds))
-    return statistics.median(ours), statistics.median(theirs)
+        for name, call in work.items():
+            runs[name].append(_per_call_seconds(call, seconds))
+    return {name: statistics.median(times) for name, times in runs.items()}
 
 
 # --- (a) the GPU and host collectors against direct NVML and psutil calls --------------------------------
@@ -144,13 +144,16 @@ def measure_collector_scrape(seconds: float, rounds: int) -> Figures:
     nvml, source = _nvml_source()
     registry = CollectorRegistry()
     register_collectors(registry, nvml=nvml)
-    direct = _direct_reads(nvml)
-    scrape_s, direct_s = _compare(lambda: generate_latest(registry), direct, seconds, rounds)
-    # where the difference goes: reading into families, and prometheus_client's text formatting of them
-    collect_s, _ = _compare(lambda: list(registry.collect()), direct, seconds, rounds)
     frozen = CollectorRegistry()
     frozen.register(_Frozen(list(registry.collect())))
-    format_s, _ = _compare(lambda: generate_latest(frozen), direct, seconds, rounds)
+    took = _medians({
+        "scrape": lambda: generate_latest(registry),
+        "direct": _direct_reads(nvml),
+        # where the difference goes: reading into families, and prometheus_client's text formatting of them
+        "collect": lambda: list(registry.collect()),
+        "format": lambda: generate_latest(frozen),
+    }, seconds, rounds)
+    scrape_s, direct_s, collect_s, format_s = took["scrape"], took["direct"], took["collect"], took["format"]
     samples = sum(len(m.samples) for m in registry.collect())
     return {
         "nvml_source": source,
@@ -176,8 +179,8 @@ MEASUREMENTS: dict[str, Callable[[float, int], Figures]] = {
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=0.5, help="time per side per round")
-    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds; the median is kept")
+    parser.add_argument("--seconds", type=float, default=0.3, help="time per workload per round")
+    parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds; the median is kept")
     parser.add_argument("--only", choices=sorted(MEASUREMENTS), action="append", help="run only these")
     args = parser.parse_args(argv)
     results: dict[str, Figures] = {}

@@ -329,6 +329,26 @@ def test_without_nvidia_ml_py_installed_the_collector_is_quiet(monkeypatch: pyte
     assert len(messages) == 1 and "nvidia-ml-py" in messages[0]
 
 
+def test_the_real_binding_on_a_machine_without_nvidia_is_quiet(caplog: pytest.LogCaptureFixture) -> None:
+    try:
+        pynvml.nvmlInit()
+    except pynvml.NVMLError:
+        pass  # what this test is for: no library or no driver here
+    else:
+        pynvml.nvmlShutdown()
+        pytest.skip("NVML works on this machine; test_gpu_real.py covers it")
+    caplog.set_level(logging.INFO, logger=LOGGER)
+    registry = CollectorRegistry()
+    GpuCollector(registry=registry)
+
+    generate_latest(registry)
+    now = Scrape(registry)
+
+    assert now.gpu() == []
+    assert [r.levelno for r in caplog.records if r.name == LOGGER] == [logging.INFO]
+    assert "GPU metrics off" in caplog.text
+
+
 def test_a_machine_without_gpus_reports_none_and_leaves_nvml_shut_down(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger=LOGGER)
     fake = FakeNvml([])
