@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
+import subprocess
 import sys
+import threading
 
 import pytest
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 pynvml = pytest.importorskip("pynvml", reason="the fake reuses nvidia-ml-py's errors and constants")
@@ -414,3 +417,45 @@ def test_register_collectors_shares_one_error_counter_and_refuses_twice() -> Non
     after = Scrape(registry)
     assert {name for name, _, _ in after.samples} == {name for name, _, _ in now.samples}
     assert after.errors("gpu_power") == 1  # one GPU collector still: the refused one never scraped
+
+
+def test_concurrent_scrapes_start_nvml_once_and_never_raise() -> None:
+    fake = FakeNvml([FakeGpu("GPU-a"), FakeGpu("GPU-b")])
+    registry, _ = collector(fake)
+    outputs: list[bytes] = []
+    failures: list[BaseException] = []
+
+    def scrape_many() -> None:
+        try:
+            for _ in range(25):
+                outputs.append(generate_latest(registry))
+        except BaseException as exc:  # a failure in a thread must reach the test
+            failures.append(exc)
+
+    threads = [threading.Thread(target=scrape_many) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert not failures
+    assert len(set(outputs)) == 1 and len(outputs) == 100
+    assert fake.calls["nvmlInit"] == 1
+
+
+@pytest.mark.prometheus
+def test_promtool_finds_nothing_to_complain_about_in_the_collectors_exposition() -> None:
+    if shutil.which("promtool") is None:
+        pytest.skip("promtool is not installed")
+    registry = CollectorRegistry()
+    ProcessCollector(registry=registry)
+    register_collectors(registry, nvml=FakeNvml([
+        FakeGpu("GPU-a", processes=[(os.getpid(), GiB)], unsupported={"nvmlDeviceGetTotalEccErrors"}),
+        FakeGpu("GPU-b", mig_capable=True, mig_enabled=True, mig_slots=[FakeMig("MIG-x", 1)]),
+    ]))
+
+    result = subprocess.run(["promtool", "check", "metrics"], input=generate_latest(registry),
+                            capture_output=True, timeout=30)
+
+    assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
+    assert result.stdout.decode().strip() == "" and result.stderr.decode().strip() == ""
