@@ -133,12 +133,13 @@ class HostCollector(Collector):
         if now is None:
             return self._cpu_ratio
         if self._last is not None and now.total > self._last.total:
-            self._cpu_ratio = (now.busy - self._last.busy) / (now.total - self._last.total)
+            ratio = (now.busy - self._last.busy) / (now.total - self._last.total)
+            self._cpu_ratio = min(1.0, max(0.0, ratio))
         elif self._cpu_ratio is None and now.total > 0:
             self._cpu_ratio = now.busy / now.total  # no interval yet: the share since boot, never a gap
         # otherwise no CPU time passed since the last sample, and the last ratio stands
         self._last = now
-        return None if self._cpu_ratio is None else min(1.0, max(0.0, self._cpu_ratio))
+        return self._cpu_ratio
 
     def _host_memory(self) -> float:
         memory = self._psutil.virtual_memory()
