@@ -146,6 +146,13 @@ def test_cpu_utilization_is_the_share_between_scrapes_and_never_blocks() -> None
     assert samples(registry)["aivitals_host_cpu_utilization_ratio"] == 0.0
 
 
+def test_cpu_counters_that_go_backwards_cannot_push_the_ratio_out_of_0_to_1() -> None:
+    registry = CollectorRegistry()
+    HostCollector(FakePsutil([times(10.0, 90.0), times(30.0, 80.0)]), registry)  # idle went back 10 s
+
+    assert samples(registry)["aivitals_host_cpu_utilization_ratio"] == 1.0
+
+
 def test_a_scrape_with_no_interval_yet_gets_the_share_since_boot() -> None:
     same = times(25.0, 75.0, iowait=0.0)
     registry = CollectorRegistry()
