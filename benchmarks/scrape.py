@@ -1,0 +1,199 @@
+"""What a scrape costs: generate_latest on aivitals' collectors against a baseline measured in the same run.
+
+Each measurement is an independent function that returns a dict of figures;
+``main()`` runs them in turn, prints one line per ratio, and prints one JSON
+object, holding every measurement, as its last line.
+
+    PYTHONPATH=src python benchmarks/scrape.py [--seconds 0.5] [--rounds 5]
+
+Measurements:
+- ``collector_scrape``: ``generate_latest`` on a registry holding the GPU and
+  host collectors, against calling the same NVML and psutil functions
+  directly. On a machine without a GPU both sides call the pynvml stand-in
+  (``aivitals.collectors.fake_nvml``), and the output says so. Target: the
+  collector scrape costs at most 1.2x the direct calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import psutil
+from prometheus_client import CollectorRegistry, generate_latest
+
+from aivitals.collectors import register_collectors
+
+Figures = dict[str, Any]
+
+TARGET_RATIO = 1.2
+
+
+# --- timing --------------------------------------------------------------------------------------------
+
+
+def _per_call_seconds(work: Callable[[], object], seconds: float) -> float:
+    """Mean seconds per call of ``work`` over about ``seconds`` of calls."""
+    calls, start = 0, time.perf_counter()
+    deadline = start + seconds
+    while True:
+        for _ in range(20):
+            work()
+        calls += 20
+        now = time.perf_counter()
+        if now >= deadline:
+            return (now - start) / calls
+
+
+def _medians(work: dict[str, Callable[[], object]], seconds: float, rounds: int) -> dict[str, float]:
+    """Median per-call seconds of each workload, taken in interleaved rounds so that load hits all alike."""
+    for call in work.values():
+        call()
+    runs: dict[str, list[float]] = {name: [] for name in work}
+    for _ in range(rounds):
+        for name, call in work.items():
+            runs[name].append(_per_call_seconds(call, seconds))
+    return {name: statistics.median(times) for name, times in runs.items()}
+
+
+# --- (a) the GPU and host collectors against direct NVML and psutil calls --------------------------------
+
+
+def _nvml_source() -> tuple[Any, str]:
+    """Real NVML where a GPU answers, else the stand-in with two simulated H100s."""
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+        if pynvml.nvmlDeviceGetCount() > 0:
+            return pynvml, "nvml"
+    except Exception:
+        pass
+    from aivitals.collectors.fake_nvml import FakeGpu, FakeNvml
+
+    me = os.getpid()
+    gpus = [FakeGpu(f"GPU-{i}", power_mw=300_000 + i, energy_mj=10**9, gpu_utilization=50, memory_used=10 * 2**30,
+                    processes=[(me, 2**30), (me + 1, 2**31)]) for i in range(2)]
+    fake = FakeNvml(gpus)
+    fake.nvmlInit()
+    return fake, "fake-nvml (no GPU here: both sides call the pynvml stand-in)"
+
+
+def _direct_reads(nvml: Any) -> Callable[[], None]:
+    """The NVML and psutil calls one collector scrape makes, as plain calls (unsupported ones left out)."""
+    handles = [nvml.nvmlDeviceGetHandleByIndex(i) for i in range(nvml.nvmlDeviceGetCount())]
+    version = getattr(nvml, "nvmlMemory_v2", None)
+    reasons = getattr(nvml, "nvmlDeviceGetCurrentClocksEventReasons", None) or (
+        nvml.nvmlDeviceGetCurrentClocksThrottleReasons)
+    pid = os.getpid()
+    calls: list[Callable[[], object]] = []
+    for h in handles:
+        candidates: list[Callable[[], object]] = [
+            lambda h=h: nvml.nvmlDeviceGetMigMode(h),
+            lambda h=h: nvml.nvmlDeviceGetUtilizationRates(h),
+            lambda h=h: nvml.nvmlDeviceGetMemoryInfo(h, version=version) if version else (
+                nvml.nvmlDeviceGetMemoryInfo(h)),
+            lambda h=h: sum(p.usedGpuMemory or 0 for p in nvml.nvmlDeviceGetComputeRunningProcesses(h)
+                            if p.pid == pid),
+            lambda h=h: nvml.nvmlDeviceGetPowerUsage(h),
+            lambda h=h: nvml.nvmlDeviceGetTotalEnergyConsumption(h),
+            lambda h=h: nvml.nvmlDeviceGetTemperature(h, nvml.NVML_TEMPERATURE_GPU),
+            lambda h=h: nvml.nvmlDeviceGetClockInfo(h, nvml.NVML_CLOCK_SM),
+            lambda h=h: reasons(h),
+            lambda h=h: nvml.nvmlDeviceGetTotalEccErrors(h, nvml.NVML_MEMORY_ERROR_TYPE_CORRECTED,
+                                                        nvml.NVML_VOLATILE_ECC),
+            lambda h=h: nvml.nvmlDeviceGetTotalEccErrors(h, nvml.NVML_MEMORY_ERROR_TYPE_UNCORRECTED,
+                                                        nvml.NVML_VOLATILE_ECC),
+        ]
+        for call in candidates:
+            try:
+                call()
+            except nvml.NVMLError:  # the collector stops asking for what a device does not support
+                continue
+            calls.append(call)
+    process = psutil.Process(pid)
+
+    def direct() -> None:
+        for call in calls:
+            call()
+        psutil.cpu_times()
+        psutil.virtual_memory()
+        process.num_threads()
+
+    return direct
+
+
+class _Frozen:
+    """Families collected once: generate_latest on it times the text formatting alone."""
+
+    def __init__(self, families: list[Any]) -> None:
+        self._families = families
+
+    def collect(self) -> list[Any]:
+        return self._families
+
+
+def measure_collector_scrape(seconds: float, rounds: int) -> Figures:
+    """(a) generate_latest on the GPU and host collectors vs the same NVML and psutil calls made directly."""
+    nvml, source = _nvml_source()
+    registry = CollectorRegistry()
+    register_collectors(registry, nvml=nvml)
+    frozen = CollectorRegistry()
+    frozen.register(_Frozen(list(registry.collect())))
+    took = _medians({
+        "scrape": lambda: generate_latest(registry),
+        "direct": _direct_reads(nvml),
+        # where the difference goes: reading into families, and prometheus_client's text formatting of them
+        "collect": lambda: list(registry.collect()),
+        "format": lambda: generate_latest(frozen),
+    }, seconds, rounds)
+    scrape_s, direct_s, collect_s, format_s = took["scrape"], took["direct"], took["collect"], took["format"]
+    samples = sum(len(m.samples) for m in registry.collect())
+    return {
+        "nvml_source": source,
+        "gpus": nvml.nvmlDeviceGetCount(),
+        "samples": samples,
+        "scrape_us": round(scrape_s * 1e6, 2),
+        "direct_calls_us": round(direct_s * 1e6, 2),
+        "collect_only_us": round(collect_s * 1e6, 2),
+        "format_only_us": round(format_s * 1e6, 2),
+        "collect_ratio": round(collect_s / direct_s, 3),
+        "ratio": round(scrape_s / direct_s, 3),
+        "target_ratio": TARGET_RATIO,
+        "meets_target": scrape_s / direct_s <= TARGET_RATIO,
+    }
+
+
+# --- more measurements go here: each a function (seconds, rounds) -> Figures, added to MEASUREMENTS ------
+
+MEASUREMENTS: dict[str, Callable[[float, int], Figures]] = {
+    "collector_scrape": measure_collector_scrape,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=0.3, help="time per workload per round")
+    parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds; the median is kept")
+    parser.add_argument("--only", choices=sorted(MEASUREMENTS), action="append", help="run only these")
+    args = parser.parse_args(argv)
+    results: dict[str, Figures] = {}
+    for name, measure in MEASUREMENTS.items():
+        if args.only and name not in args.only:
+            continue
+        figures = measure(args.seconds, args.rounds)
+        results[name] = figures
+        detail = ", ".join(f"{k}={v}" for k, v in figures.items() if k != "ratio")
+        print(f"{name}: ratio {figures.get('ratio')} ({detail})")
+    print(json.dumps({"benchmark": "scrape", "python": sys.version.split()[0], "results": results}, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,28 @@
+"""Empty metric families built from the catalogue, filled at scrape time.
+
+Collectors never spell a family's help, type, unit or label names: they come
+from ``aivitals.catalogue`` so the exposition and the generated docs agree.
+"""
+
+from __future__ import annotations
+
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily
+
+from ..catalogue import METRICS_BY_NAME, MetricType
+
+Family = CounterMetricFamily | GaugeMetricFamily
+
+
+def family(name: str) -> Family:
+    """A fresh, empty family for the catalogue metric ``name`` (KeyError if it is not there)."""
+    metric = METRICS_BY_NAME[name]
+    if metric.type is MetricType.COUNTER:
+        return CounterMetricFamily(metric.name, metric.help, labels=metric.labels, unit=metric.unit.value)
+    if metric.type is MetricType.GAUGE:
+        return GaugeMetricFamily(metric.name, metric.help, labels=metric.labels, unit=metric.unit.value)
+    raise TypeError(f"{name}: a collector only reports counters and gauges, not {metric.type.value}")
+
+
+def labels_of(name: str) -> tuple[str, ...]:
+    """The label names the catalogue declares for ``name``, in order."""
+    return METRICS_BY_NAME[name].labels

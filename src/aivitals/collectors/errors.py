@@ -1,0 +1,41 @@
+"""Counts of NVML and psutil reads that failed and were skipped, by field.
+
+One object per registry: the GPU and host collectors share it so that
+``aivitals_collector_errors_total`` is exported once, whichever collectors run.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
+
+from ._families import family
+
+ERRORS_METRIC = "aivitals_collector_errors_total"
+
+
+class CollectorErrors(Collector):
+    """A thread-safe counter per failed field; a collector in its own right."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[str, float] = {}
+
+    def inc(self, field: str) -> None:
+        """Count one failed read of ``field`` (a name from a fixed set in the collector's code)."""
+        with self._lock:
+            self._counts[field] = self._counts.get(field, 0.0) + 1.0
+
+    def describe(self) -> Iterator[Metric]:
+        yield family(ERRORS_METRIC)
+
+    def collect(self) -> Iterator[Metric]:
+        errors = family(ERRORS_METRIC)
+        with self._lock:
+            counts = sorted(self._counts.items())
+        for field, count in counts:
+            errors.add_metric([field], count)
+        yield errors
