@@ -35,6 +35,7 @@ __all__ = [
     "record_override",
     "record_pii",
     "record_quality",
+    "register_collectors",
     "start_http_server",
     "track",
 ]
@@ -90,6 +91,15 @@ def record_override(action: str, *, model: str | None = None) -> None:
 
 def record_outcome(kind: str, *, value_usd: float = 0.0, cohort: str = "treatment") -> None:
     default_tracker().record_outcome(kind, value_usd=value_usd, cohort=cohort)
+
+
+def register_collectors(registry: Any = None, gpu: bool = True, host: bool = True) -> list[Any]:
+    """Register the NVML GPU and psutil host collectors (default: prometheus_client's global registry)."""
+    import prometheus_client
+
+    from .collectors import register_collectors as register
+
+    return register(registry if registry is not None else prometheus_client.REGISTRY, gpu=gpu, host=host)
 
 
 def record_pii(kind: str, *, model: str | None = None) -> None:

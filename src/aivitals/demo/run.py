@@ -16,6 +16,7 @@ from typing import Any, TextIO
 
 from prometheus_client import CollectorRegistry
 
+from ..collectors import register_collectors
 from ..exposition import start_http_server
 from ..tracker import Tracker
 from .service import DEMO_PRICES, DemoService, Shape, SimClock
@@ -48,6 +49,7 @@ class Demo:
         self.registry = CollectorRegistry()
         self.clock = SimClock(options.speed)
         self.tracker = Tracker(self.registry, service=SERVICE, prices=DEMO_PRICES, clock=self.clock)
+        register_collectors(self.registry)  # the host's CPU and memory; GPUs where NVML finds any
         self.service = DemoService(self.tracker, self.clock, options.seed)
         self.shape = Shape(options.rate, options.seed)
         self.tiles = executive_tiles()
