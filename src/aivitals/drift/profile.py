@@ -250,7 +250,10 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument("--bins", type=int, default=10, help="quantile bins per numeric feature (default 10)")
     build.add_argument("--top-k", type=int, default=20, help="categories kept per categorical feature (default 20)")
     build.add_argument("--prediction-column", help="the model output column, profiled as __prediction__")
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on bad usage, 0 on --help
+        return int(exc.code or 0)
     try:
         profile = build_profile(read_columns(args.data), args.bins, args.top_k, args.prediction_column)
         save_profile(profile, args.out)

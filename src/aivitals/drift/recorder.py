@@ -73,6 +73,7 @@ class _NumericGroup:
     def __init__(self, features: Sequence[tuple[int, FeatureProfile, int]]) -> None:
         self.slots = [slot for slot, _, _ in features]
         self.columns = [column for _, _, column in features]
+        self.identity = self.columns == list(range(len(self.columns)))
         width = max((len(f.edges) for _, f, _ in features), default=0)
         self.edges = np.full((len(features), width), np.inf)
         for row, (_, feature, _) in enumerate(features):
@@ -247,7 +248,8 @@ class DriftRecorder(Collector):
                 except (ValueError, TypeError):
                     array = None
                 if array is not None and array.ndim == 2 and array.dtype.kind in _NUMERIC_KINDS:
-                    block = array[:, group.columns].astype(np.float64)
+                    block = array if group.identity else array[:, group.columns]
+                    block = block.astype(np.float64, copy=False)
             if block is None:
                 columns = list(zip(*rows, strict=True))
                 block = np.empty((n, len(group.slots)))
@@ -293,17 +295,26 @@ class DriftRecorder(Collector):
         return out, missing + wrong
 
     def _fold_numeric(self, group: _NumericGroup, block: FloatArray, placeholders: FloatArray) -> None:
-        finite = np.isfinite(block)
-        not_finite = block.shape[0] - finite.sum(axis=0) - placeholders
-        for i in np.flatnonzero(not_finite):
-            self._tally(self._features[group.slots[i]].name, NOT_FINITE, int(not_finite[i]))
-        index = np.zeros(block.shape, dtype=np.intp)
+        values = np.ascontiguousarray(block.T)  # one feature per row: the edge compares broadcast cheaply
+        finite = np.isfinite(values)
+        all_finite = bool(finite.all())
+        if not all_finite:
+            not_finite = values.shape[1] - finite.sum(axis=1) - placeholders
+            for i in np.flatnonzero(not_finite):
+                self._tally(self._features[group.slots[i]].name, NOT_FINITE, int(not_finite[i]))
+        index = np.zeros(values.shape, dtype=np.uint8)  # bins <= 64
+        above = np.empty(values.shape, dtype=bool)
         with np.errstate(invalid="ignore"):
             for e in range(group.edges.shape[1]):  # bin = number of edges strictly below the value (le)
-                index += block > group.edges[:, e]
-        flat = (index + self._offsets[group.slots])[finite]
-        self._counts += np.bincount(flat, minlength=self._counts.size)
-        self._sums[group.slots] += np.where(finite, block, 0.0).sum(axis=0)
+                np.greater(values, group.edges[:, e, None], out=above)
+                index += above.view(np.uint8)
+        flat = index + self._offsets[group.slots][:, None]
+        if all_finite:
+            self._counts += np.bincount(flat.ravel(), minlength=self._counts.size)
+            self._sums[group.slots] += values.sum(axis=1)
+        else:
+            self._counts += np.bincount(flat[finite], minlength=self._counts.size)
+            self._sums[group.slots] += np.where(finite, values, 0.0).sum(axis=1)
 
     def _fold_categories(self, slot: int, column: Sequence[Any]) -> None:
         feature = self._features[slot]
