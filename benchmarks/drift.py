@@ -35,7 +35,7 @@ def main() -> None:
     names = [f"f{i}" for i in range(FEATURES)]
     profile = build_profile({n: rng.normal(size=5000).tolist() for n in names}, bins=10)
     rows = [tuple(r) for r in rng.normal(0.1, 1.0, size=(ROWS, FEATURES)).tolist()]
-    dicts = [dict(zip(names, r, strict=True)) for r in rows[:5000]]
+    dicts = [dict(zip(names, r, strict=True)) for r in rows]
 
     registry = CollectorRegistry()
     histograms = [Histogram(f"bench_{n}", "baseline", buckets=profile.feature(n).edges, registry=registry)

@@ -46,7 +46,8 @@ def test_drift_exits_1_and_json_carries_the_live_rules_numbers(files: dict[str, 
     report = json.loads(capsys.readouterr().out)
     by_name = {f["feature"]: f for f in report["features"]}
     assert by_name["age"]["drifted"] and by_name["plan"]["drifted"] and not by_name["__prediction__"]["drifted"]
-    assert by_name["plan"]["ks"] is None
+    assert by_name["plan"]["ks"] is None and by_name["age"]["chi2_pvalue"] is None
+    assert by_name["plan"]["chi2_pvalue"] < 1e-10
     from aivitals.drift import load_profile
 
     age = load_profile(files["profile"]).feature("age")
@@ -54,6 +55,22 @@ def test_drift_exits_1_and_json_carries_the_live_rules_numbers(files: dict[str, 
     assert by_name["age"]["psi"] == pytest.approx(psi_from_counts(age.reference, counts), rel=1e-12)
     assert by_name["age"]["ks"] == pytest.approx(ks_from_counts(age.reference, counts), rel=1e-12)
     assert by_name["age"]["js"] == pytest.approx(js_from_counts(age.reference, counts), rel=1e-12)
+
+
+def test_categorical_chi_square_matches_scipy_on_the_same_counts(files: dict[str, Path],
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    from scipy.stats import chi2_contingency
+
+    from aivitals.drift import load_profile
+
+    main([str(files["profile"]), str(files["same"]), "--format", "json", "--prediction-column", "y_hat"])
+    report = {f["feature"]: f for f in json.loads(capsys.readouterr().out)["features"]}
+    plan = load_profile(files["profile"]).feature("plan")
+    counts = current_counts(plan, read_columns(files["same"])["plan"])
+    table = np.vstack([np.round(np.asarray(plan.reference) * plan.count), counts])
+    table = table[:, table.sum(axis=0) > 0]
+    assert report["plan"]["chi2_pvalue"] == pytest.approx(chi2_contingency(table).pvalue, rel=1e-10)
+    assert report["plan"]["chi2_pvalue"] > 0.001
 
 
 def test_a_data_file_can_be_the_reference(files: dict[str, Path]) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from aivitals.stats import bin_counts, js_from_counts, ks_from_counts, psi_from_counts
+from aivitals.stats import bin_counts, chi2_contingency, js_from_counts, ks_from_counts, psi_from_counts
 
 from .data import Column, DataError, category_column, numeric_column
 from .profile import CATEGORICAL, FeatureProfile, Profile
@@ -21,7 +21,12 @@ from .profile import CATEGORICAL, FeatureProfile, Profile
 
 @dataclass(frozen=True)
 class FeatureDrift:
-    """One feature's drift; ``ks`` is None for categorical features (their bins have no order)."""
+    """One feature's drift; ``ks`` is None for categorical features (their bins have no order).
+
+    ``chi2_pvalue`` (categorical features only) is the chi-square test of
+    independence of the reference and current category counts: a small value
+    says the mix changed beyond sampling noise.
+    """
 
     feature: str
     kind: str
@@ -30,6 +35,7 @@ class FeatureDrift:
     ks: float | None
     js: float
     drifted: bool
+    chi2_pvalue: float | None = None
 
 
 def current_counts(feature: FeatureProfile, column: Column) -> np.ndarray:
@@ -46,6 +52,13 @@ def current_counts(feature: FeatureProfile, column: Column) -> np.ndarray:
     return bin_counts(values, feature.edges)
 
 
+def _chi2_pvalue(feature: FeatureProfile, counts: np.ndarray) -> float:
+    reference = np.round(np.asarray(feature.reference) * feature.count)
+    table = np.vstack([reference, counts])
+    table = table[:, table.sum(axis=0) > 0]
+    return chi2_contingency(table).pvalue
+
+
 def compare(profile: Profile, columns: Mapping[str, Column], threshold: float) -> list[FeatureDrift]:
     """Score every profiled feature; a feature drifts when its PSI is over ``threshold``."""
     results = []
@@ -58,5 +71,7 @@ def compare(profile: Profile, columns: Mapping[str, Column], threshold: float) -
         psi = psi_from_counts(feature.reference, counts)
         ks = None if feature.kind == CATEGORICAL else ks_from_counts(feature.reference, counts)
         js = js_from_counts(feature.reference, counts)
-        results.append(FeatureDrift(feature.name, feature.kind, int(counts.sum()), psi, ks, js, psi > threshold))
+        chi2 = _chi2_pvalue(feature, counts) if feature.kind == CATEGORICAL else None
+        results.append(FeatureDrift(feature.name, feature.kind, int(counts.sum()), psi, ks, js, psi > threshold,
+                                    chi2))
     return results

@@ -162,7 +162,18 @@ class DriftRecorder(Collector):
                 else:
                     self._reject(ROW, WRONG_SHAPE)
             elif kind is dict:
-                self._rows.append(self._from_mapping(features))  # type: ignore[arg-type]
+                if len(features) == self._width:
+                    try:
+                        self._rows.append(self._getter(features))  # type: ignore[arg-type]
+                    except KeyError:
+                        self._rows.append(self._from_mapping(features))  # type: ignore[arg-type]
+                else:
+                    self._rows.append(self._from_mapping(features))  # type: ignore[arg-type]
+            elif kind is list:
+                if len(features) == self._width:
+                    self._rows.append(tuple(features))  # a copy: the caller may reuse its list
+                else:
+                    self._reject(ROW, WRONG_SHAPE)
             else:
                 self._record_other(features)
             if prediction is not None:
