@@ -161,6 +161,21 @@ def test_a_model_whose_features_differ_from_the_profile_is_counted_every_row(pro
                                      {"model": MODEL, "feature": "amount", "le": "+Inf"}) == 3
 
 
+def test_a_categorical_prediction_anywhere_in_a_loaded_profile_is_binned() -> None:
+    from aivitals.drift.profile import profile_from_dict, profile_to_dict
+
+    document = profile_to_dict(build_profile({"x": [1.0, 2.0, 3.0], "label": ["yes", "no", "yes"]},
+                                             prediction_column="label"))
+    document["features"].reverse()  # the prediction first: order in the file does not matter
+    profile = profile_from_dict(document)
+    registry = CollectorRegistry()
+    recorder = DriftRecorder(profile, MODEL, registry=registry)
+    for label in ("yes", "no", "maybe", "yes"):
+        recorder.record({"x": 2.0}, prediction=label)
+    assert _bins(registry, PREDICTION, 3) == [2.0, 1.0, 1.0]  # yes, no, other
+    assert sum(_bins(registry, "x", profile.feature("x").bins)) == 4
+
+
 def test_a_prediction_without_a_profiled_prediction_is_counted() -> None:
     profile = build_profile({"x": [1.0, 2.0, 3.0]})
     registry = CollectorRegistry()

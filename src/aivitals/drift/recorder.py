@@ -99,7 +99,6 @@ class DriftRecorder(Collector):
         if buffer_size < 1:
             raise ValueError("buffer_size must be positive")
         self._model = model
-        self._profile = profile
         self._capacity = buffer_size
         inputs = profile.inputs
         layout = tuple(feature_names) if feature_names is not None else tuple(f.name for f in inputs)
@@ -125,9 +124,10 @@ class DriftRecorder(Collector):
             (self._categorical if feature.kind == CATEGORICAL else numeric_inputs).append(entry)
         self._numeric = _NumericGroup(numeric_inputs)
         prediction = profile.prediction
-        self._prediction_slot = len(self._features) - 1 if prediction is not None else None
-        self._prediction_group = (_NumericGroup([(len(self._features) - 1, prediction, 0)])
-                                  if prediction is not None and prediction.kind != CATEGORICAL else None)
+        self._prediction_slot = next((i for i, f in enumerate(self._features) if f.name == PREDICTION), None)
+        self._prediction_group = (_NumericGroup([(self._prediction_slot, prediction, 0)])
+                                  if prediction is not None and self._prediction_slot is not None
+                                  and prediction.kind != CATEGORICAL else None)
         self._category_index = {slot: {c: i for i, c in enumerate(f.categories)} for slot, f in enumerate(
             self._features) if f.kind == CATEGORICAL}
         self._rows: list[Sequence[Any]] = []
