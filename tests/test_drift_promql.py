@@ -4,7 +4,9 @@ Two recorders (two replicas of one model) record a reference-shaped first
 batch, then drifted batches; their scrapes are written as OpenMetrics with
 timestamps and backfilled with ``promtool tsdb create-blocks-from openmetrics``.
 Samples sit exactly at both ends of the window, so ``increase()`` needs no
-extrapolation and the expressions must match numpy to 1e-9 relative.
+extrapolation and the expressions must match numpy to 1e-9 relative. (This
+relies on Prometheus 2.x's closed range selectors, as Debian ships; 3.x
+excludes the left end and would extrapolate.)
 """
 
 from __future__ import annotations

@@ -175,3 +175,12 @@ def test_mismatched_bins_and_bad_parameters_are_refused() -> None:
         stats.chisquare([1, 2], [5, 5])
     with pytest.raises(StatsError, match="at least two categories"):
         stats.chisquare([3])
+
+
+def test_constant_samples_match_scipy() -> None:
+    same, other = [1.0] * 5, [1.0] * 7
+    shifted = [2.0] * 7
+    for a, b in ((same, other), (same, shifted)):
+        ours, theirs = stats.ks_2samp(a, b), sps.ks_2samp(a, b)
+        assert (ours.statistic, ours.pvalue) == pytest.approx((theirs.statistic, theirs.pvalue), rel=1e-12)
+        assert stats.wasserstein_distance(a, b) == pytest.approx(sps.wasserstein_distance(a, b), abs=1e-15)

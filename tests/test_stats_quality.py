@@ -149,3 +149,11 @@ def test_fairness_gap_is_max_minus_min_group_accuracy() -> None:
     assert result.gap == 0.5
     with pytest.raises(StatsError, match="two groups"):
         stats.fairness_gap([1], [1], ["a"])
+
+
+def test_all_equal_scores_match_sklearn() -> None:
+    y, score = [0, 1, 1, 0, 1], [0.4] * 5
+    assert stats.roc_auc(y, score) == metrics.roc_auc_score(y, score) == 0.5
+    assert stats.average_precision(y, score) == pytest.approx(metrics.average_precision_score(y, score))
+    assert stats.average_precision(y, score) == pytest.approx(0.6)
+    assert stats.expected_calibration_error(y, score) == pytest.approx(0.2)
