@@ -236,3 +236,13 @@ def test_construction_errors_are_for_the_programmer(profile: Profile) -> None:
         DriftRecorder(profile, "")
     with pytest.raises(ValueError, match="duplicates"):
         DriftRecorder(profile, MODEL, feature_names=["a", "a"])
+
+
+def test_a_value_on_an_edge_lands_in_the_bucket_that_edge_closes(profile: Profile) -> None:
+    registry = CollectorRegistry()
+    recorder = DriftRecorder(profile, MODEL, registry=registry)
+    edges = profile.feature("delta").edges
+    for edge in edges:
+        recorder.record({"amount": 1.0, "delta": edge, "country": "us"})
+    recorder.record({"amount": 1.0, "delta": math.nextafter(edges[-1], math.inf), "country": "us"})
+    assert _bins(registry, "delta", len(edges) + 1) == [1.0] * (len(edges) + 1)
