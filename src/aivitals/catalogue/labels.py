@@ -61,6 +61,10 @@ LABELS: dict[str, Label] = {
         # drift
         Label("feature", "An input feature of a reference profile, or __prediction__.", max_values=500),
         Label("le", "Upper bucket edge, as Prometheus histograms use it.", max_values=64),
+        Label("feature_bin", "Index of a drift bin of a reference profile (0 = lowest; the last is above every "
+              "edge, or 'other' for a categorical feature).", max_values=64, example="3"),
+        Label("reason", "Why the drift recorder rejected a value.",
+              values=("missing", "wrong_type", "not_finite", "wrong_shape", "unknown_feature", "internal")),
         # infra
         Label("gpu", "NVML device index.", max_values=64),
         Label("uuid", "NVML device UUID.", max_values=64),

@@ -139,6 +139,14 @@ METRICS: tuple[Metric, ...] = (
     Metric("aivitals_feature_reference_ratio", G, Unit.RATIO,
            "Share of reference data at or below each bucket edge (cumulative, like le).",
            ("model", "feature", "le"), _SDK),
+    Metric("aivitals_feature_bin_observations_total", C, Unit.NONE,
+           "Production values per drift bin (the histogram's buckets, not cumulated), so PSI and JS sum by bin.",
+           ("model", "feature", "feature_bin"), _SDK),
+    Metric("aivitals_feature_reference_bin_ratio", G, Unit.RATIO,
+           "Share of reference data in each drift bin (not cumulated).", ("model", "feature", "feature_bin"), _SDK),
+    Metric("aivitals_drift_rejected_values_total", C, Unit.NONE,
+           "Feature values the drift recorder could not score (missing, wrong type, NaN), by feature and reason.",
+           ("model", "feature", "reason"), _SDK),
     # --- GPU and host --------------------------------------------------------------------
     *(
         Metric(f"aivitals_gpu_{name}", kind, unit, help_, ("gpu", "uuid", "gpu_name", "mig_instance", *extra),
