@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -13,6 +13,23 @@ def _demo(args: argparse.Namespace) -> int:
     options = DemoOptions(duration=args.duration, port=args.port, seed=args.seed, speed=args.speed,
                           plain=args.plain or not sys.stdout.isatty(), hold=args.hold, prometheus=args.prometheus)
     return Demo(options).run()
+
+
+def _delegate(module: str, prefix: Sequence[str] = ()) -> Callable[[argparse.Namespace], int]:
+    """Run a subcommand whose module parses its own arguments."""
+
+    def run(args: argparse.Namespace) -> int:
+        from importlib import import_module
+
+        return int(import_module(module).main([*prefix, *args.rest]))
+
+    return run
+
+
+_DELEGATED = {
+    "reference": ("aivitals.drift.profile", "build a reference profile: aivitals reference build DATA --out FILE"),
+    "drift": ("aivitals.drift.cli", "compare data to a reference: PSI, KS and JS per feature; exit 1 on drift"),
+}
 
 
 def _positive(text: str) -> float:
@@ -43,6 +60,11 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--prometheus", action="store_true",
                       help="also start a local Prometheus (needs the prometheus binary on PATH)")
     demo.set_defaults(run=_demo)
+
+    for name, (module, summary) in _DELEGATED.items():
+        sub = commands.add_parser(name, help=summary, add_help=False, prefix_chars="\0")
+        sub.add_argument("rest", nargs=argparse.REMAINDER)
+        sub.set_defaults(run=_delegate(module))
     return root
 
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..catalogue import VITALS_BY_ID, Comparison, Vital
+from ..stats.histogram import histogram_quantile
 
 Key = tuple[str, frozenset[tuple[str, str]]]
 Snapshot = dict[Key, float]
@@ -36,24 +37,6 @@ def total(snap: Snapshot, name: str, **match: str) -> float:
 
 def has(snap: Snapshot, name: str) -> bool:
     return any(n == name for n, _ in snap)
-
-
-def histogram_quantile(q: float, buckets: Iterable[tuple[float, float]]) -> float:
-    """Prometheus's histogram_quantile over (upper bound, cumulative count) pairs."""
-    ordered = sorted(buckets)
-    if len(ordered) < 2 or ordered[-1][1] <= 0:
-        return math.nan
-    rank = q * ordered[-1][1]
-    previous_bound, previous_count = 0.0, 0.0
-    for bound, count in ordered:
-        if count >= rank:
-            if math.isinf(bound):
-                return previous_bound
-            if count == previous_count:
-                return bound
-            return previous_bound + (bound - previous_bound) * (rank - previous_count) / (count - previous_count)
-        previous_bound, previous_count = bound, count
-    return ordered[-2][0]
 
 
 def quantile_increase(now: Snapshot, then: Snapshot, metric: str, q: float) -> float:
