@@ -19,7 +19,8 @@ from prometheus_client import CollectorRegistry
 from ..collectors import register_collectors
 from ..exposition import start_http_server
 from ..tracker import Tracker
-from .service import DEMO_PRICES, DemoService, Shape, SimClock
+from ..drift import DriftRecorder
+from .service import DEMO_PRICES, DemoService, Shape, SimClock, reference_profile
 from .terminal import plain_line, render
 from .tiles import Snapshot, executive_tiles, snapshot, total
 
@@ -50,7 +51,9 @@ class Demo:
         self.clock = SimClock(options.speed)
         self.tracker = Tracker(self.registry, service=SERVICE, prices=DEMO_PRICES, clock=self.clock)
         register_collectors(self.registry)  # the host's CPU and memory; GPUs where NVML finds any
-        self.service = DemoService(self.tracker, self.clock, options.seed)
+        drift = DriftRecorder(reference_profile(options.seed), "ticket-router-v3", registry=self.registry,
+                              feature_names=("ticket_length", "customer_tenure_days", "channel"))
+        self.service = DemoService(self.tracker, self.clock, options.seed, drift)
         self.shape = Shape(options.rate, options.seed)
         self.tiles = executive_tiles()
         self.history: deque[tuple[float, Snapshot]] = deque()

@@ -73,14 +73,43 @@ def _openai_chat(model: str, prompt: int, completion: int, cached: int, refusal:
                       "completion_tokens_details": {"reasoning_tokens": 0}}}
 
 
+CHANNELS = ("email", "chat", "phone", "web")
+
+
+def ticket_features(rnd: random.Random, sim_seconds: float) -> tuple[float, float, str]:
+    """The classifier's inputs: ticket length, customer tenure in days, channel.
+
+    From the afternoon of day 1 a product launch brings longer tickets from
+    new customers: the drift the Engineering dashboard shows.
+    """
+    launched = sim_seconds > 14 * 3600
+    length = rnd.lognormvariate(math.log(420 if launched else 300), 0.5)
+    tenure = rnd.expovariate(1 / (120 if launched else 400))
+    channel = rnd.choices(CHANNELS, weights=(4, 3, 1, 2))[0]
+    return length, tenure, channel
+
+
+def reference_profile(seed: int, rows: int = 5000) -> Any:
+    """The classifier's training data, profiled: what drift is measured against."""
+    from ..drift import build_profile
+
+    rnd = random.Random(seed + 99)
+    data = [ticket_features(rnd, 0.0) for _ in range(rows)]
+    confidence = [min(0.999, rnd.betavariate(9, 1.5)) for _ in range(rows)]
+    columns = {"ticket_length": [d[0] for d in data], "customer_tenure_days": [d[1] for d in data],
+               "channel": [d[2] for d in data], "confidence": confidence}
+    return build_profile(columns, bins=10, prediction_column="confidence")
+
+
 class DemoService:
     """The simulated service. Each ticket draws from its own seeded generator, so a seed
     gives the same tickets whatever the thread scheduling."""
 
-    def __init__(self, tracker: Tracker, clock: SimClock, seed: int = 0) -> None:
+    def __init__(self, tracker: Tracker, clock: SimClock, seed: int = 0, drift: Any = None) -> None:
         self.tracker = tracker
         self.clock = clock
         self.seed = seed
+        self.drift = drift  # a DriftRecorder for the classifier, or None
         track = tracker.track
         self.chat = {model: track(model=model)(self._chat_fn(model)) for model in ("gpt-4o-mini", "gpt-4o")}
         self.stream = track(model="claude-haiku-4-5", provider="anthropic")(self._stream_fn)
@@ -138,7 +167,11 @@ class DemoService:
     def _classify_fn(self, rnd: random.Random) -> dict[str, Any]:
         """Route a ticket to a queue with the self-hosted classifier (simulated)."""
         self.clock.sleep(self._latency(rnd, 0.025, 0.25))
-        return {"label": "billing", "confidence": 0.9}
+        features = ticket_features(rnd, self.clock())
+        confidence = min(0.999, rnd.betavariate(9, 1.5) * (0.93 if features[0] > 600 else 1.0))
+        if self.drift is not None:
+            self.drift.record(features, prediction=confidence)
+        return {"label": "billing", "confidence": confidence}
 
     def handle_ticket(self, index: int) -> None:
         """What one support ticket costs: classify, embed, retrieve, answer, evaluate."""
