@@ -70,7 +70,7 @@ def test_bins_hold_exactly_the_recorded_values(profile: Profile, buffer_size: in
         assert _bins(registry, feature.name, feature.bins) == expected.tolist()
 
 
-def test_reference_shares_are_exported_per_bin_and_cumulated_per_le(profile: Profile) -> None:
+def test_reference_shares_are_exported_per_bin_and_cumulated_per_bound(profile: Profile) -> None:
     registry = CollectorRegistry()
     DriftRecorder(profile, MODEL, registry=registry)
     delta = profile.feature("delta")
@@ -79,9 +79,9 @@ def test_reference_shares_are_exported_per_bin_and_cumulated_per_le(profile: Pro
                for i in range(delta.bins)]
     assert per_bin == list(delta.reference)
     top = registry.get_sample_value("aivitals_feature_reference_ratio",
-                                    {"model": MODEL, "feature": "delta", "le": "+Inf"})
+                                    {"model": MODEL, "feature": "delta", "bound": "+Inf"})
     first = registry.get_sample_value("aivitals_feature_reference_ratio",
-                                      {"model": MODEL, "feature": "delta", "le": floatToGoString(delta.edges[0])})
+                                      {"model": MODEL, "feature": "delta", "bound": floatToGoString(delta.edges[0])})
     assert top == 1.0 and first == pytest.approx(delta.reference[0])
 
 

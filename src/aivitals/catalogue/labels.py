@@ -60,7 +60,7 @@ LABELS: dict[str, Label] = {
         Label("event_kind", "The sidecar event kind.", max_values=20),
         # drift
         Label("feature", "An input feature of a reference profile, or __prediction__.", max_values=500),
-        Label("le", "Upper bucket edge, as Prometheus histograms use it.", max_values=64),
+        Label("bound", "Upper edge of a reference profile's bin (histograms call it le).", max_values=64),
         Label("feature_bin", "Index of a drift bin of a reference profile (0 = lowest; the last is above every "
               "edge, or 'other' for a categorical feature).", max_values=64, example="3"),
         Label("reason", "Why the drift recorder rejected a value.",

@@ -138,7 +138,7 @@ METRICS: tuple[Metric, ...] = (
            ("model", "feature"), _SDK),
     Metric("aivitals_feature_reference_ratio", G, Unit.RATIO,
            "Share of reference data at or below each bucket edge (cumulative, like le).",
-           ("model", "feature", "le"), _SDK),
+           ("model", "feature", "bound"), _SDK),
     Metric("aivitals_feature_bin_observations_total", C, Unit.NONE,
            "Production values per drift bin (the histogram's buckets, not cumulated), so PSI and JS sum by bin.",
            ("model", "feature", "feature_bin"), _SDK),

@@ -17,9 +17,9 @@ from typing import Any, TextIO
 from prometheus_client import CollectorRegistry
 
 from ..collectors import register_collectors
+from ..drift import DriftRecorder
 from ..exposition import start_http_server
 from ..tracker import Tracker
-from ..drift import DriftRecorder
 from .service import DEMO_PRICES, DemoService, Shape, SimClock, reference_profile
 from .terminal import plain_line, render
 from .tiles import Snapshot, executive_tiles, snapshot, total

@@ -96,8 +96,9 @@ def reference_profile(seed: int, rows: int = 5000) -> Any:
     rnd = random.Random(seed + 99)
     data = [ticket_features(rnd, 0.0) for _ in range(rows)]
     confidence = [min(0.999, rnd.betavariate(9, 1.5)) for _ in range(rows)]
-    columns = {"ticket_length": [d[0] for d in data], "customer_tenure_days": [d[1] for d in data],
-               "channel": [d[2] for d in data], "confidence": confidence}
+    columns: dict[str, list[Any]] = {
+        "ticket_length": [d[0] for d in data], "customer_tenure_days": [d[1] for d in data],
+        "channel": [d[2] for d in data], "confidence": confidence}
     return build_profile(columns, bins=10, prediction_column="confidence")
 
 

@@ -2,7 +2,7 @@
 
 Why two pairs of series. KS needs cumulative shares, so it reads the
 histogram ``aivitals_feature_values_bucket`` against the cumulative
-``aivitals_feature_reference_ratio``, matched on ``le``. PSI and JS need the
+``aivitals_feature_reference_ratio``, matched on ``le`` (its ``bound`` label, relabelled). PSI and JS need the
 share of each *bin*, and PromQL cannot subtract a bucket from its neighbour
 (adjacent ``le`` values never match). So the recorder also exports each bin
 as its own counter, ``aivitals_feature_bin_observations_total``, and the
@@ -112,7 +112,13 @@ def current_cdf(window: str = "1d", selector: str = "") -> str:
 
 
 def reference_cdf(selector: str = "") -> str:
-    return f"max by (model, feature, le) ({_REFERENCE}{_selector(selector)})"
+    """The reference's cumulative share at each edge, relabelled from ``bound`` to ``le`` to match the buckets.
+
+    The series carries the edge as ``bound``: a non-histogram series with an
+    ``le`` label is one ``promtool check metrics`` rejects.
+    """
+    relabelled = f'label_replace({_REFERENCE}{_selector(selector)}, "le", "$1", "bound", "(.*)")'
+    return f"max by (model, feature, le) ({relabelled})"
 
 
 def _ks(current: str, reference: str) -> str:

@@ -11,7 +11,8 @@ As a prometheus_client Collector it exposes, per feature of the profile:
 - ``aivitals_feature_values``: a histogram with ``le`` at the profile's edges
   (numeric features), for quantiles and the KS rule (prometheus_client omits
   ``_count`` and ``_sum`` when an edge is negative: the rules read ``le="+Inf"``);
-- ``aivitals_feature_reference_ratio``: the reference's cumulative share at each ``le``;
+- ``aivitals_feature_reference_ratio``: the reference's cumulative share at each edge (label ``bound``,
+  not ``le``, which belongs to histograms);
 - ``aivitals_feature_bin_observations_total`` and
   ``aivitals_feature_reference_bin_ratio``: the same bins, not cumulated and
   labelled by bin index, for the PSI and JS rules (see :mod:`.promql`);
