@@ -14,6 +14,7 @@ import helm_python as helm
 import pytest
 import yaml
 
+from aivitals.catalogue import LABELS
 from helm_support import (
     DASHBOARDS_SOURCE,
     NAMESPACE,
@@ -203,6 +204,8 @@ def test_the_servicemonitor_selects_the_service_and_scrapes_its_named_port(chart
     [endpoint] = monitor["spec"]["endpoints"]
     assert endpoint["port"] in {p["name"] for p in service["spec"]["ports"]}
     assert (endpoint["path"], endpoint["interval"], endpoint["scrapeTimeout"]) == ("/metrics", "30s", "10s")
+    # the catalogue's `service` label must survive the operator's own `service` target label
+    assert "service" in LABELS and endpoint["honorLabels"] is True
     assert service["spec"]["selector"].items() <= pod_labels(docs).items()
 
 
@@ -333,3 +336,34 @@ def test_the_notes_tell_the_operator_what_to_check_next(chart: helm.Chart) -> No
                      "podMonitor/ai/aivitals-apps/0", "Status > Rules", "release=kube-prometheus-stack",
                      "get configmap -l grafana_dashboard=1", "/metrics"):
         assert expected in text, expected
+
+
+TRICKY_RULES = """\
+groups:
+  - name: tricky
+    interval: 30s
+    limit: 10
+    rules:
+      - alert: Tricky
+        expr: |
+          sum by (service) (rate(aivitals_requests_total{status="error"}[5m])) > 0.05
+        for: 1h
+        keep_firing_for: 5m
+        labels: {severity: "yes", team: "012", ratio: "1.0"}
+        annotations:
+          summary: "Ünïcode — {{ $labels.service }}: {{ $value | humanize }}"
+          description: |-
+            Line one.
+              Indented line two: with colon.
+          empty: ""
+      - record: x:y:z
+        expr: vector(1e+06)
+"""
+
+
+def test_rule_text_that_yaml_could_mangle_reaches_the_prometheusrule_unchanged(tmp_path: Path) -> None:
+    path = chart_copy(tmp_path)
+    (path / "files" / "rules" / "zz-tricky.yaml").write_text(TRICKY_RULES)
+    with helm.Chart.load(path) as tricky:
+        groups = one(render(tricky), "PrometheusRule")["spec"]["groups"]
+    assert groups == [*source_groups(), *yaml.safe_load(TRICKY_RULES)["groups"]]
