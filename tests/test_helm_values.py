@@ -12,8 +12,9 @@ import helm_python as helm
 import jsonschema
 import kubernetes_validate
 import pytest
+import yaml
 
-from helm_support import CHART, NAMESPACE, chart_copy, one, render, validate_core, validate_crd
+from helm_support import CHART, NAMESPACE, chart_copy, one, render, scenarios, validate_core, validate_crd
 
 
 @pytest.fixture(scope="module")
@@ -156,3 +157,13 @@ def test_every_object_in_the_schema_rejects_unknown_keys() -> None:
     schema = json.loads((CHART / "values.schema.json").read_text())
     assert list(open_objects(schema)) == []
     assert schema["additionalProperties"] is False
+
+
+def test_the_schema_is_plain_draft_07_that_any_helm_accepts_and_the_defaults_and_scenarios_meet() -> None:
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    assert schema["$schema"] == "http://json-schema.org/draft-07/schema#"
+    jsonschema.Draft7Validator.check_schema(schema)
+    validator = jsonschema.Draft7Validator(schema)
+    validator.validate(yaml.safe_load((CHART / "values.yaml").read_text()))
+    for values in scenarios().values():
+        validator.validate(values)
