@@ -19,14 +19,16 @@ import helm_python as helm
 import jsonschema
 import kubernetes_validate
 import yaml
+from packaging.version import Version
 
 from aivitals.chart import CHART_DIR, mirror
 
 REPO = Path(__file__).resolve().parent.parent
 CHART = REPO / CHART_DIR
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-#: A recent Kubernetes that every kubernetes-validate >= 1.35 ships schemas for.
-KUBE_VERSION = "1.35.0"
+#: A recent Kubernetes: 1.35, or the newest an older kubernetes-validate ships.
+KUBE_VERSION = "1.35.0" if Version(kubernetes_validate.utils.latest_version()) >= Version("1.35") else (
+    kubernetes_validate.utils.latest_version())
 RELEASE = "aivitals"
 NAMESPACE = "ai"
 CRD_KINDS = {"ServiceMonitor": "servicemonitors", "PodMonitor": "podmonitors", "PrometheusRule": "prometheusrules"}
