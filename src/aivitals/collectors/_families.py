@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily
 
+from .._rendered import FamilySpec
 from ..catalogue import METRICS_BY_NAME, MetricType
 
 Family = CounterMetricFamily | GaugeMetricFamily
@@ -26,3 +27,14 @@ def family(name: str) -> Family:
 def labels_of(name: str) -> tuple[str, ...]:
     """The label names the catalogue declares for ``name``, in order."""
     return METRICS_BY_NAME[name].labels
+
+
+_SPECS: dict[str, FamilySpec] = {}
+
+
+def spec(name: str) -> FamilySpec:
+    """The catalogue metric ``name`` as a ``RenderedFamily`` spec: its header rendered once, then cached."""
+    found = _SPECS.get(name)
+    if found is None:
+        found = _SPECS[name] = FamilySpec(family(name), labels_of(name))
+    return found
