@@ -136,6 +136,14 @@ def test_go_float_writes_exactly_what_float_to_go_string_writes() -> None:
         assert (go_float(first), go_float(second)) == (floatToGoString(first), floatToGoString(second))
 
 
+def test_a_line_reuses_its_last_text_only_for_a_value_that_prints_the_same() -> None:
+    line = Line("demo", {"kind": "a"})
+    nan = float("nan")
+    for value in (0.0, -0.0, 0, 1, 1.0, True, 2.5, 2.5, 1234567, 1234567.0, nan, nan, float("nan"), -0.0, 0.0,
+                  2**53 + 1, float(2**53)):
+        assert line.text(value) == f'demo{{kind="a"}} {floatToGoString(value)}\n', value
+
+
 # --- the same text as prometheus_client ----------------------------------------------------------------------
 
 

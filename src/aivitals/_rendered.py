@@ -81,16 +81,32 @@ class Line:
     """One sample's name and labels, with the text before its value rendered once.
 
     ``labels`` keeps the insertion order given (the catalogue's); the text
-    sorts them by name, as prometheus_client does.
+    sorts them by name, as prometheus_client does. ``last`` is the last
+    (value, whole line) written: most values repeat from scrape to scrape.
     """
 
-    __slots__ = ("labels", "name", "prefix")
+    __slots__ = ("labels", "last", "name", "prefix")
 
     def __init__(self, name: str, labels: dict[str, str]) -> None:
         self.name = name
         self.labels = labels
         text = ",".join(f'{escape_label_name(k)}="{escape_value(v)}"' for k, v in sorted(labels.items()))
         self.prefix = f"{escape_metric_name(name)}{{{text}}} " if text else f"{escape_metric_name(name)} "
+        self.last: tuple[Any, str] = (None, "")
+
+    def text(self, value: Any) -> str:
+        """The whole line for ``value``: the last one written when the value is the same.
+
+        Equal values print the same (``floatToGoString`` formats ``float(value)``),
+        except zero's sign, so a zero is reused only when it is the very object.
+        Replacing ``last`` is one assignment, so concurrent scrapes stay consistent.
+        """
+        last = self.last
+        if last[0] is value or (value and last[0] == value):
+            return last[1]
+        text = f"{self.prefix}{go_float(value)}\n"
+        self.last = (value, text)
+        return text
 
 
 class HistLines:
@@ -190,15 +206,18 @@ class RenderedFamily(Metric):
         """Append the family's text (header, then one line per sample) to ``out``."""
         append = out.append
         append(self.spec.header)
-        go = go_float
         for line, value in self.rows:
-            append(f"{line.prefix}{go(value)}\n")
+            last = line.last  # Line.text, inlined: this loop is the exposition's hot path
+            append(last[1] if last[0] is value or (value and last[0] == value) else line.text(value))
         for lines, counts, total in self.hists:
             cumulative = 0
             for line, count in zip(lines.buckets, counts, strict=True):
                 cumulative += count
-                append(f"{line.prefix}{go(cumulative)}\n")
-            append(f"{lines.count.prefix}{go(cumulative)}\n{lines.sum.prefix}{go(total)}\n")
+                last = line.last
+                append(last[1] if last[0] is cumulative or (cumulative and last[0] == cumulative)
+                       else line.text(cumulative))
+            append(lines.count.text(cumulative))
+            append(lines.sum.text(total))
 
     def _restricted_metric(self, names: Any) -> Metric | None:
         """A copy holding only samples named in ``names`` (prometheus_client's ``name[]`` filter)."""
