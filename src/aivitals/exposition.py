@@ -7,7 +7,8 @@ host collectors) are written from label text rendered once per series rather
 than formatted per sample at every scrape. Any other family on the registry
 (your own metrics, ``ProcessCollector``) is formatted by prometheus_client.
 
-The servers and apps here serve only that text format, never OpenMetrics:
+The servers and apps honour prometheus_client's ``name[]`` query filter and
+gzip the body when the client accepts it. They serve only that text format, never OpenMetrics:
 Prometheus asks for OpenMetrics first and falls back to the text format, which
 carries the same samples (no exemplars; aivitals records none). Everything
 registered on a registry still works through prometheus_client's own
@@ -64,7 +65,7 @@ def generate_latest(registry: Any = None) -> bytes:
     """
     out: list[str] = []
     for metric in _registry(registry).collect():
-        if type(metric) is RenderedFamily and not metric.materialized:
+        if type(metric) is RenderedFamily and metric._samples is None:  # not read or replaced by anyone
             metric.render(out)
         else:
             out.append(_prometheus_generate_latest(_One(metric)).decode("utf-8"))

@@ -2,6 +2,8 @@
 
 Collectors never spell a family's help, type, unit or label names: they come
 from ``aivitals.catalogue`` so the exposition and the generated docs agree.
+At scrape time they yield ``RenderedFamily`` objects made from ``spec(name)``,
+whose header is rendered once, so aivitals' writer formats only the values.
 """
 
 from __future__ import annotations
