@@ -7,11 +7,17 @@ object, holding every measurement, as its last line.
     PYTHONPATH=src python benchmarks/scrape.py [--seconds 0.5] [--rounds 5]
 
 Measurements:
-- ``collector_scrape``: ``generate_latest`` on a registry holding the GPU and
-  host collectors, against calling the same NVML and psutil functions
-  directly. On a machine without a GPU both sides call the pynvml stand-in
+- ``collector_scrape``: aivitals' ``generate_latest`` (``aivitals.exposition``,
+  what its /metrics serves) on a registry holding the GPU and host collectors,
+  against calling the same NVML and psutil functions directly. On a machine
+  without a GPU both sides call the pynvml stand-in
   (``aivitals.collectors.fake_nvml``), and the output says so. Target: the
-  collector scrape costs at most 1.2x the direct calls.
+  collector scrape costs at most 1.2x the direct calls. prometheus_client's own
+  ``generate_latest`` on the same registry is timed beside it.
+- ``sdk_exposition``: aivitals' ``generate_latest`` on a Tracker holding about
+  10,000 exposed samples, against prometheus_client's ``generate_latest`` on a
+  registry holding the same samples (same names, labels and values, checked)
+  as plain Counter, Histogram and Info metrics. Target: at most 1.0x.
 """
 
 from __future__ import annotations
@@ -25,14 +31,22 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import prometheus_client
 import psutil
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, Info
+from prometheus_client import generate_latest as prometheus_generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 
+from aivitals import Tracker
+from aivitals.catalogue import METRICS_BY_NAME
 from aivitals.collectors import register_collectors
+from aivitals.exposition import generate_latest
 
 Figures = dict[str, Any]
 
 TARGET_RATIO = 1.2
+SDK_TARGET_RATIO = 1.0
+SDK_SAMPLES = 10_000
 
 
 # --- timing --------------------------------------------------------------------------------------------
@@ -140,7 +154,7 @@ class _Frozen:
 
 
 def measure_collector_scrape(seconds: float, rounds: int) -> Figures:
-    """(a) generate_latest on the GPU and host collectors vs the same NVML and psutil calls made directly."""
+    """(a) aivitals' generate_latest on the GPU and host collectors vs the same NVML and psutil calls made directly."""
     nvml, source = _nvml_source()
     registry = CollectorRegistry()
     register_collectors(registry, nvml=nvml)
@@ -149,12 +163,17 @@ def measure_collector_scrape(seconds: float, rounds: int) -> Figures:
     took = _medians({
         "scrape": lambda: generate_latest(registry),
         "direct": _direct_reads(nvml),
-        # where the difference goes: reading into families, and prometheus_client's text formatting of them
+        # where the difference goes: reading into families, and writing their text
         "collect": lambda: list(registry.collect()),
         "format": lambda: generate_latest(frozen),
+        # the same registry served by prometheus_client, for comparison
+        "prometheus_client": lambda: prometheus_generate_latest(registry),
     }, seconds, rounds)
     scrape_s, direct_s, collect_s, format_s = took["scrape"], took["direct"], took["collect"], took["format"]
     samples = sum(len(m.samples) for m in registry.collect())
+    once = CollectorRegistry()  # one reading, written by both writers: the texts must be equal
+    once.register(_Frozen(list(registry.collect())))
+    same = generate_latest(once) == prometheus_generate_latest(once)
     return {
         "nvml_source": source,
         "gpus": nvml.nvmlDeviceGetCount(),
@@ -163,6 +182,8 @@ def measure_collector_scrape(seconds: float, rounds: int) -> Figures:
         "direct_calls_us": round(direct_s * 1e6, 2),
         "collect_only_us": round(collect_s * 1e6, 2),
         "format_only_us": round(format_s * 1e6, 2),
+        "prometheus_client_scrape_us": round(took["prometheus_client"] * 1e6, 2),
+        "same_text_as_prometheus_client": same,
         "collect_ratio": round(collect_s / direct_s, 3),
         "ratio": round(scrape_s / direct_s, 3),
         "target_ratio": TARGET_RATIO,
@@ -170,10 +191,102 @@ def measure_collector_scrape(seconds: float, rounds: int) -> Figures:
     }
 
 
+# --- (b) the SDK's series against the same samples held by plain prometheus_client metrics ----------------
+
+#: An OpenAI chat completion with usage, so each series exposes token counters and histograms.
+RESPONSE = {
+    "id": "chatcmpl-1", "object": "chat.completion", "model": "gpt-4o-mini",
+    "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "Paris."}}],
+    "usage": {"prompt_tokens": 812, "completion_tokens": 96, "total_tokens": 908,
+              "prompt_tokens_details": {"cached_tokens": 512}},
+}
+
+
+def _sdk_tracker(samples: int) -> tuple[CollectorRegistry, int]:
+    """A Tracker with as many model series as it takes to expose about ``samples`` samples."""
+    registry = CollectorRegistry()
+    tracker = Tracker(registry, max_models=10_000)
+    exposed = index = 0
+    while exposed < samples:
+        call = tracker.track(model=f"model-{index:05d}", provider="openai")(lambda: RESPONSE)
+        for _ in range(3):
+            call()
+        if index % 10 == 0:
+            tracker.record_cache("prompt", index % 20 == 0, model=f"model-{index:05d}")
+        index += 1
+        if index % 20 == 0 or exposed == 0:
+            exposed = sum(len(m.samples) for m in registry.collect())
+    return registry, sum(len(m.samples) for m in registry.collect())
+
+
+def _plain_mirror(source: CollectorRegistry) -> CollectorRegistry:
+    """A registry of prometheus_client Counter/Histogram/Info metrics holding the samples ``source`` exposes."""
+    plain = CollectorRegistry()
+    for family in source.collect():
+        spec = METRICS_BY_NAME[family.name + "_total" if family.type == "counter" else family.name]
+        labels = list(spec.labels)
+        if family.type == "counter":
+            counter = Counter(family.name, family.documentation, labels, registry=plain)
+            for sample in family.samples:
+                counter.labels(**sample.labels).inc(sample.value)
+        elif family.type == "histogram":
+            buckets = sorted({float(s.labels["le"]) for s in family.samples if s.name.endswith("_bucket")})
+            histogram = Histogram(family.name, family.documentation, labels, registry=plain,
+                                  buckets=buckets or (1.0,))
+            previous: dict[tuple[str, ...], float] = {}
+            for sample in family.samples:
+                key = tuple(sample.labels[name] for name in labels)
+                child = histogram.labels(*key)
+                if sample.name.endswith("_bucket"):  # no API sets a histogram's state: the benchmark sets its values
+                    index = buckets.index(float(sample.labels["le"])) if sample.labels["le"] != "+Inf" else -1
+                    child._buckets[index].set(sample.value - previous.get(key, 0.0))
+                    previous[key] = sample.value
+                elif sample.name.endswith("_sum"):
+                    child._sum.set(sample.value)
+        elif family.type == "info":
+            Info(family.name, family.documentation, registry=plain).info(family.samples[0].labels)
+    return plain
+
+
+def _parsed(text: bytes) -> set[tuple[str, tuple[tuple[str, str], ...], float]]:
+    return {(s.name, tuple(sorted(s.labels.items())), s.value)
+            for f in text_string_to_metric_families(text.decode()) for s in f.samples}
+
+
+def measure_sdk_exposition(seconds: float, rounds: int) -> Figures:
+    """(b) aivitals' generate_latest on ~10,000 SDK samples vs prometheus_client's on the same plain metrics."""
+    prometheus_client.disable_created_metrics()  # the SDK exposes no _created samples; the baseline neither
+    try:
+        registry, samples = _sdk_tracker(SDK_SAMPLES)
+        plain = _plain_mirror(registry)
+        ours, theirs = generate_latest(registry), prometheus_generate_latest(plain)
+        took = _medians({
+            "aivitals": lambda: generate_latest(registry),
+            "prometheus_client": lambda: prometheus_generate_latest(plain),
+            # the tracker's registry served by prometheus_client's writer, for comparison
+            "prometheus_client_on_tracker": lambda: prometheus_generate_latest(registry),
+        }, seconds, rounds)
+    finally:
+        prometheus_client.enable_created_metrics()
+    ours_s, theirs_s = took["aivitals"], took["prometheus_client"]
+    return {
+        "samples": samples,
+        "same_samples": _parsed(ours) == _parsed(theirs),
+        "aivitals_ms": round(ours_s * 1e3, 3),
+        "prometheus_client_ms": round(theirs_s * 1e3, 3),
+        "prometheus_client_on_tracker_ms": round(took["prometheus_client_on_tracker"] * 1e3, 3),
+        "us_per_sample": round(ours_s * 1e6 / samples, 3),
+        "ratio": round(ours_s / theirs_s, 3),
+        "target_ratio": SDK_TARGET_RATIO,
+        "meets_target": ours_s / theirs_s <= SDK_TARGET_RATIO,
+    }
+
+
 # --- more measurements go here: each a function (seconds, rounds) -> Figures, added to MEASUREMENTS ------
 
 MEASUREMENTS: dict[str, Callable[[float, int], Figures]] = {
     "collector_scrape": measure_collector_scrape,
+    "sdk_exposition": measure_sdk_exposition,
 }
 
 

@@ -1,8 +1,14 @@
-"""Exposes a Tracker's aggregates to prometheus_client at scrape time."""
+"""Exposes a Tracker's aggregates to prometheus_client at scrape time.
+
+The families are ``RenderedFamily`` objects: every series' label text is
+rendered once (cached on the ``CallSeries``, or here for the other
+aggregates) and each scrape only pairs it with current values. They are
+plain prometheus_client families to anything that reads their ``samples``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Hashable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client.core import (
@@ -12,8 +18,10 @@ from prometheus_client.core import (
     InfoMetricFamily,
     Metric,
 )
+from prometheus_client.utils import floatToGoString
 
-from ._series import Hist
+from ._rendered import FamilySpec, HistLines, Line, RenderedFamily
+from ._series import CallSeries, Hist
 from ._version import __version__
 from .catalogue import METRICS_BY_NAME, MetricType
 from .catalogue.values import COST_KINDS, OUTCOMES, SDK_STAGES, TOKEN_TYPES
@@ -30,6 +38,9 @@ _SDK_METRICS = (
     "aivitals_business_outcomes_total", "aivitals_business_value_usd_total",
     "aivitals_sdk_errors_total", "aivitals_sdk_folded_label_values_total", "aivitals_build",
 )
+(_REQUESTS, _ERRORS, _DURATION, _TTFT, _TPOT, _TOKENS, _REQUEST_TOKENS, _COST, _UNPRICED, _GPU_SECONDS, _CACHE,
+ _OVERRIDES, _SCORE, _EVALUATIONS, _PII, _OUTCOMES, _VALUE, _SDK_ERRORS, _FOLDED, _BUILD) = _SDK_METRICS
+_PRICED_ALWAYS = frozenset({"input", "output"})  # cost kinds exposed even at zero
 
 
 def family(name: str) -> Any:
@@ -45,8 +56,57 @@ def family(name: str) -> Any:
     return GaugeMetricFamily(name, spec.help, labels=labels)
 
 
-def _hist(fam: Any, labels: Iterable[str], hist: Hist) -> None:
-    fam.add_metric(list(labels), hist.cumulative(), hist.sum)
+#: Name, type, help and rendered header of each SDK family, from the catalogue through prometheus_client.
+SPECS: dict[str, FamilySpec] = {name: FamilySpec(family(name), METRICS_BY_NAME[name].labels)
+                                for name in _SDK_METRICS}
+_LES: dict[tuple[float, ...], tuple[str, ...]] = {}
+
+
+def _les(bounds: tuple[float, ...]) -> tuple[str, ...]:
+    """The ``le`` values of a histogram with these bounds, ``+Inf`` last."""
+    found = _LES.get(bounds)
+    if found is None:
+        found = _LES[bounds] = (*(floatToGoString(b) for b in bounds), "+Inf")
+    return found
+
+
+def _hist_lines(name: str, values: tuple[str, ...], hist: Hist) -> HistLines:
+    return SPECS[name].hist_lines(values, _les(hist.bounds))
+
+
+class SeriesText:
+    """The rendered lines of one CallSeries, made on its first scrape and kept on it (labels never change)."""
+
+    __slots__ = ("costs", "duration", "errors", "gpu_seconds", "labels", "requests", "tokens", "tokens_in",
+                 "tokens_out", "tpot", "ttft", "unpriced")
+
+    def __init__(self, series: CallSeries) -> None:
+        labels = self.labels = series.labels
+        service, model, _operation, provider = labels
+        self.requests = tuple(SPECS[_REQUESTS].line((*labels, outcome)) for outcome in OUTCOMES)
+        self.errors: dict[str, Line] = {}
+        self.duration = _hist_lines(_DURATION, labels, series.duration)
+        self.ttft: HistLines | None = None
+        self.tpot: HistLines | None = None
+        self.tokens: tuple[Line, ...] | None = None
+        self.tokens_in: HistLines | None = None
+        self.tokens_out: HistLines | None = None
+        self.costs = tuple(SPECS[_COST].line((service, model, provider, kind)) for kind in COST_KINDS)
+        self.unpriced = SPECS[_UNPRICED].line((service, model, provider))
+        self.gpu_seconds = SPECS[_GPU_SECONDS].line((service, model))
+
+    def error(self, error_type: str) -> Line:
+        found = self.errors.get(error_type)
+        if found is None:
+            found = self.errors[error_type] = SPECS[_ERRORS].line((*self.labels, error_type))
+        return found
+
+
+def _text_of(series: CallSeries) -> SeriesText:
+    text = series.text
+    if text is None:
+        text = series.text = SeriesText(series)
+    return text
 
 
 class TrackerCollector:
@@ -54,6 +114,8 @@ class TrackerCollector:
 
     def __init__(self, tracker: Tracker) -> None:
         self._tracker = tracker
+        self._lines: dict[str, dict[Hashable, Any]] = {name: {} for name in _SDK_METRICS}
+        self._build = Line(SPECS[_BUILD].sample_name(), {"version": __version__})
 
     def describe(self) -> Iterator[Metric]:
         for name in _SDK_METRICS:
@@ -70,51 +132,74 @@ class TrackerCollector:
             return
         yield from families
 
+    def _line(self, name: str, key: tuple[str, ...]) -> Line:
+        """The cached line of metric ``name`` for label values ``key``."""
+        cache = self._lines[name]
+        found = cache.get(key)
+        if found is None:
+            found = cache[key] = SPECS[name].line(key)
+        return found
+
+    def _hist(self, name: str, key: tuple[str, ...], hist: Hist) -> HistLines:
+        cache = self._lines[name]
+        found = cache.get(key)
+        if found is None:
+            found = cache[key] = _hist_lines(name, key, hist)
+        return found
+
     def _families(self) -> list[Metric]:
         t = self._tracker
-        f = {name: family(name) for name in _SDK_METRICS}
+        f = {name: RenderedFamily(spec) for name, spec in SPECS.items()}
+        requests, errors = f[_REQUESTS].rows.append, f[_ERRORS].rows.append
+        duration, ttft, tpot = f[_DURATION].hists.append, f[_TTFT].hists.append, f[_TPOT].hists.append
+        tokens, request_tokens, cost = f[_TOKENS].rows.append, f[_REQUEST_TOKENS].hists.append, f[_COST].rows.append
         for s in t.call_series():
-            labels = list(s.labels)
-            for index, count in enumerate(s.outcomes):
+            text = s.text or _text_of(s)
+            for line, count in zip(text.requests, s.outcomes, strict=True):
                 if count:
-                    f["aivitals_requests_total"].add_metric([*labels, OUTCOMES[index]], count)
+                    requests((line, count))
             for error_type, count in s.errors.items():
-                f["aivitals_request_errors_total"].add_metric([*labels, error_type], count)
-            _hist(f["aivitals_request_duration_seconds"], labels, s.duration)
-            if s.ttft.counts[-1] or any(s.ttft.counts):
-                _hist(f["aivitals_time_to_first_chunk_seconds"], labels, s.ttft)
+                errors((text.error(error_type), count))
+            duration((text.duration, list(s.duration.counts), s.duration.sum))
+            if any(s.ttft.counts):
+                if text.ttft is None:
+                    text.ttft = _hist_lines(_TTFT, text.labels, s.ttft)
+                ttft((text.ttft, list(s.ttft.counts), s.ttft.sum))
             if any(s.tpot.counts):
-                _hist(f["aivitals_time_per_output_chunk_seconds"], labels, s.tpot)
+                if text.tpot is None:
+                    text.tpot = _hist_lines(_TPOT, text.labels, s.tpot)
+                tpot((text.tpot, list(s.tpot.counts), s.tpot.sum))
             if any(s.tokens_in.counts):
-                for index, count in enumerate(s.tokens):
-                    f["aivitals_tokens_total"].add_metric([*labels, TOKEN_TYPES[index]], count)
-                _hist(f["aivitals_request_tokens"], [*labels, "input"], s.tokens_in)
-                _hist(f["aivitals_request_tokens"], [*labels, "output"], s.tokens_out)
-            service, model, _operation, provider = s.labels
+                if text.tokens is None or text.tokens_in is None or text.tokens_out is None:
+                    text.tokens = tuple(SPECS[_TOKENS].line((*text.labels, kind)) for kind in TOKEN_TYPES)
+                    text.tokens_in = _hist_lines(_REQUEST_TOKENS, (*text.labels, "input"), s.tokens_in)
+                    text.tokens_out = _hist_lines(_REQUEST_TOKENS, (*text.labels, "output"), s.tokens_out)
+                for line, count in zip(text.tokens, s.tokens, strict=True):
+                    tokens((line, count))
+                request_tokens((text.tokens_in, list(s.tokens_in.counts), s.tokens_in.sum))
+                request_tokens((text.tokens_out, list(s.tokens_out.counts), s.tokens_out.sum))
             if s.price is not None:
-                for index, usd in enumerate(s.costs()):
-                    if usd or COST_KINDS[index] in ("input", "output"):
-                        f["aivitals_cost_usd_total"].add_metric([service, model, provider, COST_KINDS[index]], usd)
+                for line, kind, usd in zip(text.costs, COST_KINDS, s.costs(), strict=True):
+                    if usd or kind in _PRICED_ALWAYS:
+                        cost((line, usd))
             if s.unpriced:
-                f["aivitals_unpriced_requests_total"].add_metric([service, model, provider], s.unpriced)
+                f[_UNPRICED].rows.append((text.unpriced, s.unpriced))
             if s.gpu_seconds:
-                f["aivitals_gpu_seconds_total"].add_metric([service, model], s.gpu_seconds)
-        for key, count in t.cache.items():
-            f["aivitals_cache_requests_total"].add_metric(list(key), count)
-        for key3, count in t.overrides.items():
-            f["aivitals_overrides_total"].add_metric(list(key3), count)
-        for key3, hist in t.scores.items():
-            _hist(f["aivitals_quality_score"], key3, hist)
-        for key, count in t.evaluations.items():
-            f["aivitals_evaluations_total"].add_metric(list(key), count)
-        for key3, count in t.pii.items():
-            f["aivitals_pii_detections_total"].add_metric(list(key3), count)
-        for key2, (outcomes, value) in t.outcomes.items():
-            f["aivitals_business_outcomes_total"].add_metric(list(key2), outcomes)
-            f["aivitals_business_value_usd_total"].add_metric(list(key2), value)
+                f[_GPU_SECONDS].rows.append((text.gpu_seconds, s.gpu_seconds))
+        line = self._line
+        f[_CACHE].rows.extend([(line(_CACHE, key), count) for key, count in t.cache.items()])
+        f[_OVERRIDES].rows.extend([(line(_OVERRIDES, key), count) for key, count in t.overrides.items()])
+        f[_SCORE].hists.extend([(self._hist(_SCORE, key, hist), list(hist.counts), hist.sum)
+                                for key, hist in t.scores.items()])
+        f[_EVALUATIONS].rows.extend([(line(_EVALUATIONS, key), count) for key, count in t.evaluations.items()])
+        f[_PII].rows.extend([(line(_PII, key), count) for key, count in t.pii.items()])
+        for key, (outcomes, value) in t.outcomes.items():
+            f[_OUTCOMES].rows.append((line(_OUTCOMES, key), outcomes))
+            f[_VALUE].rows.append((line(_VALUE, key), value))
+        errors_by_stage = t.health.errors
         for stage in SDK_STAGES:  # zeros included, so rate() works from the first error
-            f["aivitals_sdk_errors_total"].add_metric([stage], t.health.errors.get(stage, 0))
+            f[_SDK_ERRORS].rows.append((line(_SDK_ERRORS, (stage,)), errors_by_stage.get(stage, 0)))
         for label, count in t.health.folded.items():
-            f["aivitals_sdk_folded_label_values_total"].add_metric([label], count)
-        f["aivitals_build"].add_metric([], {"version": __version__})
+            f[_FOLDED].rows.append((line(_FOLDED, (label,)), count))
+        f[_BUILD].rows.append((self._build, 1.0))
         return list(f.values())

@@ -102,7 +102,8 @@ class CallSeries:
     """Everything recorded about calls with one (service, model, operation, provider)."""
 
     __slots__ = ("duration", "errors", "gpu_seconds", "health", "labels", "outcomes", "pending_durations",
-                 "pending_responses", "price", "tokens", "tokens_in", "tokens_out", "tpot", "ttft", "unpriced")
+                 "pending_responses", "price", "text", "tokens", "tokens_in", "tokens_out", "tpot", "ttft",
+                 "unpriced")
 
     def __init__(self, labels: tuple[str, str, str, str], price: Price | None, health: Health) -> None:
         self.labels = labels
@@ -120,6 +121,7 @@ class CallSeries:
         self.pending_durations: list[float] = []
         self.pending_responses: list[Any] = []
         self.gpu_seconds = 0.0
+        self.text: Any = None  # the exposition's rendered label text, made on the first scrape (_collector.py)
 
     # -- fold targets ------------------------------------------------------------------
     def fold_pending(self) -> None:

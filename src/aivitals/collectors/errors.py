@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
-from ._families import family
+from .._rendered import Line, RenderedFamily
+from ._families import family, spec
 
 ERRORS_METRIC = "aivitals_collector_errors_total"
 
@@ -23,6 +24,7 @@ class CollectorErrors(Collector):
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counts: dict[str, float] = {}
+        self._lines: dict[str, Line] = {}
 
     def inc(self, field: str) -> None:
         """Count one failed read of ``field`` (a name from a fixed set in the collector's code)."""
@@ -33,9 +35,13 @@ class CollectorErrors(Collector):
         yield family(ERRORS_METRIC)
 
     def collect(self) -> Iterator[Metric]:
-        errors = family(ERRORS_METRIC)
+        errors = RenderedFamily(spec(ERRORS_METRIC))
         with self._lock:
             counts = sorted(self._counts.items())
+        lines = self._lines
         for field, count in counts:
-            errors.add_metric([field], count)
+            line = lines.get(field)
+            if line is None:
+                line = lines[field] = errors.spec.line((field,))
+            errors.rows.append((line, count))
         yield errors

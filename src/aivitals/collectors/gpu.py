@@ -18,15 +18,16 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector, CollectorRegistry
-from prometheus_client.samples import Sample
 
+from .._rendered import Line, RenderedFamily, Row
 from ..catalogue import LABELS, OTHER
-from ._families import family, labels_of
+from ._families import family, labels_of, spec
 from ._nvml import DriverGone, NvmlSession, log
 from .errors import CollectorErrors
 
@@ -47,6 +48,7 @@ PROCESS_MEMORY = "aivitals_gpu_process_memory_used_bytes"
 
 GPU_METRICS = (UTILIZATION, MEMORY_UTILIZATION, MEMORY_USED, MEMORY_FREE, MEMORY_TOTAL, POWER, ENERGY,
                TEMPERATURE, SM_CLOCK, THROTTLED, ECC_ERRORS, PROCESS_MEMORY)
+_DEVICE_METRICS = tuple(m for m in GPU_METRICS if m not in (THROTTLED, ECC_ERRORS))  # labelled by device alone
 
 #: Values of the ``field`` label on ``aivitals_collector_errors_total``: a fixed set.
 FIELDS = ("gpu_device", "gpu_utilization", "gpu_memory", "gpu_power", "gpu_energy", "gpu_temperature",
@@ -66,43 +68,46 @@ GPU_LABELS = labels_of(POWER)
 
 
 class _Device:
-    """A GPU or MIG device with its label set, built once and shared by its samples (read-only)."""
+    """A GPU or MIG device with its label set, built once, and its samples' rendered lines, cached."""
 
-    __slots__ = ("_extended", "handle", "key", "labels")
+    __slots__ = ("_extended", "_throttle", "handle", "key", "labels", "lines")
 
     def __init__(self, handle: Any, index: str, uuid: str, name: str, mig_instance: str = "") -> None:
         self.handle = handle
         self.key = uuid
         self.labels: dict[str, str] = dict(zip(GPU_LABELS, (index, uuid, name, mig_instance), strict=True))
-        self._extended: dict[tuple[str, str], dict[str, str]] = {}
+        #: The line of each metric carrying just the device's labels, rendered once.
+        self.lines: dict[str, Line] = {metric: Line(metric, self.labels) for metric in _DEVICE_METRICS}
+        self._extended: dict[tuple[str, str, str], Line] = {}
+        self._throttle: tuple[tuple[int, Line], ...] | None = None
 
-    def with_label(self, name: str, value: str) -> dict[str, str]:
-        """The device's labels plus one more (throttle_reason, ecc_type), cached."""
-        found = self._extended.get((name, value))
+    def with_label(self, metric: str, name: str, value: str) -> Line:
+        """The line of ``metric`` for this device's labels plus one more (throttle_reason, ecc_type), cached."""
+        found = self._extended.get((metric, name, value))
         if found is None:
-            found = self._extended[(name, value)] = {**self.labels, name: value}
+            found = self._extended[(metric, name, value)] = Line(metric, {**self.labels, name: value})
         return found
+
+    def throttle_lines(self, masks: tuple[tuple[str, int], ...]) -> tuple[tuple[int, Line], ...]:
+        """Each throttle reason's bit with its line, for the masks of this NVML session (cached)."""
+        if self._throttle is None:
+            self._throttle = tuple((mask, self.with_label(THROTTLED, "throttle_reason", reason))
+                                   for reason, mask in masks)
+        return self._throttle
 
 
 class _Scrape:
     """The samples of one scrape by family; families with no sample are not exported."""
 
     def __init__(self) -> None:
-        self._samples: dict[str, list[Sample]] = {}
+        #: Rows of (line, value) by metric, in the order the metrics were first read.
+        self.rows: defaultdict[str, list[Row]] = defaultdict(list)
 
-    def add(self, name: str, labels: dict[str, str], value: float) -> None:
-        found = self._samples.get(name)
-        if found is None:
-            found = self._samples[name] = []
-        found.append(Sample(name, labels, float(value)))
+    def add(self, name: str, line: Line, value: float) -> None:
+        self.rows[name].append((line, value))
 
     def families(self) -> list[Metric]:
-        made: list[Metric] = []
-        for name, samples in self._samples.items():
-            empty = family(name)
-            empty.samples = samples
-            made.append(empty)
-        return made
+        return [RenderedFamily(spec(name), rows) for name, rows in self.rows.items()]
 
 
 def _text(value: Any) -> str:
@@ -212,7 +217,7 @@ class GpuCollector(Collector):
         return device
 
     def _read_gpu(self, nvml: Any, gpu: _Device, scrape: _Scrape) -> None:
-        handle, labels, key = gpu.handle, gpu.labels, gpu.key
+        handle, line, key = gpu.handle, gpu.lines, gpu.key
         mig_on = self._mig_enabled(nvml, gpu)
         self._utilization(nvml, gpu, scrape)
         if not mig_on:
@@ -221,17 +226,17 @@ class GpuCollector(Collector):
             self._process_memory(nvml, gpu, scrape)
         power = self._read(key, "gpu_power", lambda: nvml.nvmlDeviceGetPowerUsage(handle))
         if power is not None:
-            scrape.add(POWER, labels, power / 1000)  # mW -> W
+            scrape.add(POWER, line[POWER], power / 1000)  # mW -> W
         energy = self._read(key, "gpu_energy", lambda: nvml.nvmlDeviceGetTotalEnergyConsumption(handle))
         if energy is not None:
-            scrape.add(ENERGY, labels, energy / 1000)  # mJ -> J
+            scrape.add(ENERGY, line[ENERGY], energy / 1000)  # mJ -> J
         temperature = self._read(key, "gpu_temperature",
                                  lambda: nvml.nvmlDeviceGetTemperature(handle, nvml.NVML_TEMPERATURE_GPU))
         if temperature is not None:
-            scrape.add(TEMPERATURE, labels, temperature)
+            scrape.add(TEMPERATURE, line[TEMPERATURE], temperature)
         clock = self._read(key, "gpu_sm_clock", lambda: nvml.nvmlDeviceGetClockInfo(handle, nvml.NVML_CLOCK_SM))
         if clock is not None:
-            scrape.add(SM_CLOCK, labels, int(clock) * 1_000_000)  # MHz -> Hz
+            scrape.add(SM_CLOCK, line[SM_CLOCK], int(clock) * 1_000_000)  # MHz -> Hz
         self._throttle(nvml, gpu, scrape)
         self._ecc(nvml, gpu, scrape)
         if mig_on:
@@ -254,15 +259,15 @@ class GpuCollector(Collector):
     def _utilization(self, nvml: Any, device: _Device, scrape: _Scrape) -> None:
         rates = self._read(device.key, "gpu_utilization", lambda: nvml.nvmlDeviceGetUtilizationRates(device.handle))
         if rates is not None:
-            scrape.add(UTILIZATION, device.labels, rates.gpu / 100)  # percent -> ratio
-            scrape.add(MEMORY_UTILIZATION, device.labels, rates.memory / 100)
+            scrape.add(UTILIZATION, device.lines[UTILIZATION], rates.gpu / 100)  # percent -> ratio
+            scrape.add(MEMORY_UTILIZATION, device.lines[MEMORY_UTILIZATION], rates.memory / 100)
 
     def _memory(self, nvml: Any, device: _Device, scrape: _Scrape) -> None:
         info = self._read(device.key, "gpu_memory", lambda: self._memory_info(nvml, device))
         if info is not None:
-            scrape.add(MEMORY_USED, device.labels, info.used)
-            scrape.add(MEMORY_FREE, device.labels, info.free)
-            scrape.add(MEMORY_TOTAL, device.labels, info.total)
+            scrape.add(MEMORY_USED, device.lines[MEMORY_USED], info.used)
+            scrape.add(MEMORY_FREE, device.lines[MEMORY_FREE], info.free)
+            scrape.add(MEMORY_TOTAL, device.lines[MEMORY_TOTAL], info.total)
 
     def _memory_info(self, nvml: Any, device: _Device) -> Any:
         """Version 2 first: its ``used`` leaves out driver-reserved memory, as nvidia-smi does."""
@@ -289,7 +294,7 @@ class GpuCollector(Collector):
             self._errors.inc("gpu_process_memory")
             self._unsupported.add((device.key, "gpu_process_memory"))
             return
-        scrape.add(PROCESS_MEMORY, device.labels, sum(mine))
+        scrape.add(PROCESS_MEMORY, device.lines[PROCESS_MEMORY], sum(mine))
 
     def _throttle(self, nvml: Any, gpu: _Device, scrape: _Scrape) -> None:
         def current() -> int:
@@ -301,10 +306,11 @@ class GpuCollector(Collector):
         if reasons is None:
             return
         known = 0
-        for reason, mask in self._masks or ():
+        add = scrape.rows[THROTTLED].append
+        for mask, line in gpu.throttle_lines(self._masks or ()):
             known |= mask
-            scrape.add(THROTTLED, gpu.with_label("throttle_reason", reason), 1 if reasons & mask else 0)
-        scrape.add(THROTTLED, gpu.with_label("throttle_reason", OTHER), 1 if reasons & ~known else 0)
+            add((line, 1 if reasons & mask else 0))
+        add((gpu.with_label(THROTTLED, "throttle_reason", OTHER), 1 if reasons & ~known else 0))
 
     def _ecc(self, nvml: Any, gpu: _Device, scrape: _Scrape) -> None:
         """Volatile counts: errors since the driver loaded, as the catalogue's help says."""
@@ -315,7 +321,7 @@ class GpuCollector(Collector):
 
             count = self._read(gpu.key, f"gpu_ecc_{ecc_type}", read)
             if count is not None:
-                scrape.add(ECC_ERRORS, gpu.with_label("ecc_type", ecc_type), count)
+                scrape.add(ECC_ERRORS, gpu.with_label(ECC_ERRORS, "ecc_type", ecc_type), count)
 
     def _mig_devices(self, nvml: Any, gpu: _Device, scrape: _Scrape) -> None:
         slots = self._read(gpu.key, "gpu_mig", lambda: nvml.nvmlDeviceGetMaxMigDeviceCount(gpu.handle)) or 0

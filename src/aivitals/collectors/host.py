@@ -26,7 +26,8 @@ from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamil
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from ._families import Family, family
+from .._rendered import FamilySpec, Line, RenderedFamily
+from ._families import family, spec
 from .errors import CollectorErrors
 
 T = TypeVar("T")
@@ -41,11 +42,13 @@ PROCESS_RSS = "process_resident_memory_bytes"
 PROCESS_FDS = "process_open_fds"
 STANDARD_PROCESS = (PROCESS_CPU, PROCESS_RSS, PROCESS_FDS)
 
-_STANDARD_FAMILIES: dict[str, Callable[[], Family]] = {
-    PROCESS_CPU: lambda: CounterMetricFamily(PROCESS_CPU, "Total user and system CPU time spent in seconds."),
-    PROCESS_RSS: lambda: GaugeMetricFamily(PROCESS_RSS, "Resident memory size in bytes."),
-    PROCESS_FDS: lambda: GaugeMetricFamily(PROCESS_FDS, "Number of open file descriptors."),
+_STANDARD_SPECS: dict[str, FamilySpec] = {
+    PROCESS_CPU: FamilySpec(CounterMetricFamily(PROCESS_CPU, "Total user and system CPU time spent in seconds.")),
+    PROCESS_RSS: FamilySpec(GaugeMetricFamily(PROCESS_RSS, "Resident memory size in bytes.")),
+    PROCESS_FDS: FamilySpec(GaugeMetricFamily(PROCESS_FDS, "Number of open file descriptors.")),
 }
+#: The one unlabelled line of each single-sample family, rendered once.
+_LINES: dict[str, Line] = {name: Line(name, {}) for name in (HOST_CPU, HOST_MEMORY, THREADS, *STANDARD_PROCESS)}
 
 #: Values of the ``field`` label on ``aivitals_collector_errors_total``.
 FIELDS = ("host_cpu", "host_memory", "process_threads", "process_cpu", "process_rss", "process_fds")
@@ -62,10 +65,8 @@ def _busy(times: Any) -> _Busy:
     return _Busy(total - times.idle - getattr(times, "iowait", 0.0), total)
 
 
-def _single(name: str, value: float) -> Family:
-    made = family(name)
-    made.add_metric([], value)
-    return made
+def _single(name: str, value: float) -> RenderedFamily:
+    return RenderedFamily(spec(name), [(_LINES[name], value)])
 
 
 def process_collector_names() -> frozenset[str]:
@@ -161,21 +162,21 @@ class HostCollector(Collector):
         if PROCESS_CPU in standard:
             cpu = self._read("process_cpu", process.cpu_times)
             if cpu is not None:
-                standard[PROCESS_CPU].add_metric([], cpu.user + cpu.system)
+                standard[PROCESS_CPU].rows.append((_LINES[PROCESS_CPU], cpu.user + cpu.system))
         if PROCESS_RSS in standard:
             memory = self._read("process_rss", process.memory_info)
             if memory is not None:
-                standard[PROCESS_RSS].add_metric([], memory.rss)
+                standard[PROCESS_RSS].rows.append((_LINES[PROCESS_RSS], memory.rss))
         if PROCESS_FDS in standard:
             fds = self._read("process_fds", process.num_fds)  # POSIX only: AttributeError elsewhere, counted
             if fds is not None:
-                standard[PROCESS_FDS].add_metric([], fds)
-        families.extend(f for f in standard.values() if f.samples)
+                standard[PROCESS_FDS].rows.append((_LINES[PROCESS_FDS], fds))
+        families.extend(f for f in standard.values() if f.rows)
         return families
 
-    def _standard_families(self) -> dict[str, Family]:
+    def _standard_families(self) -> dict[str, RenderedFamily]:
         """The same names, types and help as ProcessCollector's, for the names this collector owns."""
-        return {name: _STANDARD_FAMILIES[name]() for name in self._standard}
+        return {name: RenderedFamily(_STANDARD_SPECS[name]) for name in self._standard}
 
     def _read(self, field: str, call: Callable[[], T]) -> T | None:
         """``call()``, or None when psutil refuses (AccessDenied, NoSuchProcess, OSError); counted."""
