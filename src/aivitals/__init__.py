@@ -11,7 +11,7 @@ import threading
 from typing import Any
 
 from ._version import __version__
-from .exposition import make_asgi_app, make_wsgi_app, start_http_server
+from .exposition import generate_latest, make_asgi_app, make_wsgi_app, start_http_server
 from .pricing import PriceTable, PriceTableError
 from .track import Call, Track
 from .tracker import Tracker
@@ -27,6 +27,7 @@ __all__ = [
     "__version__",
     "configure",
     "default_tracker",
+    "generate_latest",
     "make_asgi_app",
     "make_wsgi_app",
     "record_cache",
