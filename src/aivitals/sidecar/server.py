@@ -1,0 +1,74 @@
+"""``aivitals serve``: run the sidecar under uvicorn with one worker.
+
+One worker because the store has one writer: group commit shares each fsync
+among all concurrent requests, which is what makes durable ingest fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from .settings import Settings, SettingsError, load_settings
+
+#: The bearer token is read from the environment, never from the command line (ps shows argv).
+TOKEN_ENV = "AIVITALS_SIDECAR_TOKEN"
+
+
+def serve(settings: Settings) -> None:
+    """Serve until SIGINT or SIGTERM; queued events are committed before exit."""
+    import uvicorn
+
+    from .app import create_app
+
+    app = create_app(settings)
+    uvicorn.run(app, host=settings.host, port=settings.port, workers=1, lifespan="on",
+                access_log=settings.access_log, log_level="info", server_header=False)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store", type=Path, help="SQLite file holding the sidecar's state "
+                        "(default: aivitals-sidecar.db)")
+    parser.add_argument("--host", help="address to listen on (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port to listen on (default: 9477)")
+    parser.add_argument("--config", type=Path, help="YAML or JSON file of settings (KPIs, cohorts, fairness "
+                        f"groups, costs, retention); the bearer token may also come from ${TOKEN_ENV}")
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``serve`` on the aivitals CLI."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "serve", help="run the sidecar: a durable event API for labels, outcomes, users and incidents")
+    add_arguments(parser)
+    parser.set_defaults(func=run)
+    return parser
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    settings = load_settings(args.config) if args.config else Settings()
+    overrides: dict[str, Any] = {k: v for k in ("store", "host", "port") if (v := getattr(args, k)) is not None}
+    token = os.environ.get(TOKEN_ENV)
+    if token:
+        overrides["token"] = token
+    return dataclasses.replace(settings, **overrides)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        settings = settings_from_args(args)
+    except (SettingsError, OSError) as exc:
+        print(f"aivitals serve: {exc}", file=sys.stderr)
+        return 2
+    serve(settings)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``aivitals serve [--store PATH] [--host HOST] [--port PORT] [--config FILE]``."""
+    parser = argparse.ArgumentParser(prog="aivitals serve", description="Run the aivitals sidecar.")
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
