@@ -39,7 +39,8 @@ log = logging.getLogger("aivitals.sidecar")
 _SECRET_KEY = "user_key_secret"
 
 
-def _retention(settings: Settings) -> Retention:
+def retention_from(settings: Settings) -> Retention:
+    """The store's retention bounds from the settings."""
     return Retention(
         settings.prediction_max_count, settings.prediction_max_age_seconds, settings.user_max_count,
         settings.user_max_age_seconds, settings.dedup_max_count, settings.dedup_max_age_seconds,
@@ -60,13 +61,25 @@ def _secret(store: EventStore, settings: Settings) -> bytes:
 
 
 class Sidecar:
-    """One running sidecar: its store, the ledger mirroring it, the writer and the registry."""
+    """One running sidecar: its store, the ledger mirroring it, the writer and the registry.
+
+    ``start`` after ``close`` opens the store again, so an app survives a lifespan restart.
+    """
 
     def __init__(self, settings: Settings, store: EventStore | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
         self.clock = clock
-        self.store: EventStore = store if store is not None else SQLiteStore(settings.store, _retention(settings))
+        self._given_store = store
+        self._closed = True
+        self.start()
+
+    def start(self) -> None:
+        if not self._closed:
+            return
+        settings, clock = self.settings, self.clock
+        self.store: EventStore = self._given_store or SQLiteStore(settings.store, retention_from(settings))
+        self._given_store = None  # a store given by the caller is used once; a restart opens the file again
         self.ledger = Ledger()
         self.ledger.load(self.store.load_series())
         self.applier = Applier(self.store, self.ledger, settings, make_hasher(_secret(self.store, settings)))
@@ -116,6 +129,7 @@ def create_app(settings: Settings, *, store: EventStore | None = None,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        sidecar.start()
         yield
         sidecar.close()
 
@@ -132,7 +146,9 @@ def create_app(settings: Settings, *, store: EventStore | None = None,
         scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
         return scheme.lower() == "bearer" and hmac.compare_digest(credentials.strip().encode("utf-8"), token)
 
-    async def commit(submit: Callable[[], Any]) -> Response:
+    async def commit(submit: Callable[[], Any], size: int) -> Response:
+        if size == 0:
+            return Response('{"accepted":0,"duplicate":0}', media_type="application/json")
         try:
             result = await asyncio.wrap_future(submit())
         except Overloaded as exc:
@@ -160,7 +176,7 @@ def create_app(settings: Settings, *, store: EventStore | None = None,
         async def endpoint(request: Request) -> Response:
             async def handle(body: bytes, now: float) -> Response:
                 events = parser.parse(body, request.headers.get("content-type"), now)
-                return await commit(lambda: sidecar.writer.submit(events, now))
+                return await commit(lambda: sidecar.writer.submit(events, now), len(events))
 
             return await guarded(request, kind or UNKNOWN_KIND, handle)
 
@@ -186,7 +202,8 @@ def create_app(settings: Settings, *, store: EventStore | None = None,
                     loc: list[str | int] = ["body", "alerts", i, "startsAt"]
                     raise RequestError(422, f"body.alerts[{i}].startsAt: {why}", [(loc, why)], ALERT_KIND,
                                        len(notification.alerts))
-            return await commit(lambda: sidecar.writer.submit_alerts(notification.alerts, now))
+            return await commit(lambda: sidecar.writer.submit_alerts(notification.alerts, now),
+                                len(notification.alerts))
 
         return await guarded(request, ALERT_KIND, handle)
 

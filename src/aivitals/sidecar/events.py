@@ -183,7 +183,7 @@ AnyEvent = Annotated[Event, Field(discriminator="kind")]
 class AlertmanagerAlert(BaseModel):
     """One alert of an Alertmanager webhook notification (payload version 4)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
 
     status: Literal["firing", "resolved"]
     labels: dict[str, str] = Field(default_factory=dict)
@@ -195,7 +195,7 @@ class AlertmanagerAlert(BaseModel):
 class AlertmanagerNotification(BaseModel):
     """Alertmanager's webhook body; keys this sidecar does not use are ignored."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
 
     version: Literal["4"]
     status: str = ""
