@@ -169,3 +169,30 @@ def test_model_names_past_the_label_cap_fold_into_other(client: TestClient) -> N
     runs = samples(metrics(client), "aivitals_training_runs_total")
     assert len(runs) == 51  # 50 distinct models, then "other"
     assert runs[(("model", "other"),)] == 10
+
+
+def test_age_eviction_drops_exactly_the_predictions_received_before_the_cutoff(tmp_path: Path) -> None:
+    clock = Clock()
+    conf = settings(tmp_path, prediction_max_age_seconds=100, prediction_max_count=25)
+    with TestClient(create_app(conf, clock=clock)) as client:
+        for step in range(10):  # 30 predictions, 20 s apart in threes; the count bound leaves gaps in the rows
+            post(client, "/v1/predictions", [{"id": f"p{step}-{i}", "model": "m", "score": 0.5} for i in range(3)])
+            clock.now += 20
+        clock.now -= 20 - 6  # 6 s after the last batch, past the next age check; cut-off: batches before step 5
+        post(client, "/v1/labels", [{"prediction_id": f"p{step}-0", "actual": True} for step in range(10)])
+        text = metrics(client)
+    assert sample(text, "aivitals_labels_total", {"model": "m", "result": "joined"}) == 5  # steps 5..9
+    assert sample(text, "aivitals_labels_total", {"model": "m", "result": "expired"}) == 5
+    assert sample(text, "aivitals_store_evictions_total", {"event_kind": "prediction"}) == 15
+
+
+def test_event_ids_are_remembered_for_the_dedup_window_only(tmp_path: Path) -> None:
+    clock = Clock()
+    with TestClient(create_app(settings(tmp_path, dedup_max_age_seconds=60), clock=clock)) as client:
+        event = {"event_id": "once", "score": 9}
+        assert post(client, "/v1/surveys", event) == {"accepted": 1, "duplicate": 0}
+        clock.now += 30
+        assert post(client, "/v1/surveys", event) == {"accepted": 0, "duplicate": 1}
+        clock.now += 60
+        post(client, "/v1/surveys", {"score": 1})  # a commit after the window runs the age check
+        assert post(client, "/v1/surveys", event) == {"accepted": 1, "duplicate": 0}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from aivitals.catalogue import OTHER
 
@@ -48,7 +48,7 @@ def make_hasher(secret: bytes) -> Callable[[str], bytes]:
     """HMAC-SHA256 of a user key: stable per store, useless without the secret."""
 
     def digest(user: str) -> bytes:
-        return hmac.new(secret, user.encode("utf-8"), hashlib.sha256).digest()
+        return hmac.digest(secret, user.encode("utf-8"), hashlib.sha256)
 
     return digest
 
@@ -79,34 +79,69 @@ class Applier:
         self.hasher = hasher
         self._severity_map = {k.lower(): v for k, v in settings.alert_severities.items()}
         self._handlers: dict[str, Callable[[Event, float], bool]] = {
-            "prediction": self._prediction,  # type: ignore[dict-item]
             "label": self._label,  # type: ignore[dict-item]
             "exposure": self._exposure,  # type: ignore[dict-item]
             "conversion": self._conversion,  # type: ignore[dict-item]
             "outcome": self._outcome,  # type: ignore[dict-item]
             "work_unit": self._work_unit,  # type: ignore[dict-item]
-            "activity": self._activity,  # type: ignore[dict-item]
             "override": self._override,  # type: ignore[dict-item]
             "survey": self._survey,  # type: ignore[dict-item]
             "incident": self._incident_event,  # type: ignore[dict-item]
             "training_run": self._training_run,  # type: ignore[dict-item]
             "ground_truth": self._ground_truth,  # type: ignore[dict-item]
         }
+        self._bulk: dict[str, Callable[[Sequence[Event], float], list[bool]]] = {
+            "prediction": self._predictions,  # type: ignore[dict-item]
+            "activity": self._activities,  # type: ignore[dict-item]
+        }
 
-    def apply(self, event: Event, received: float) -> bool:
-        """Apply one event; False when it was a duplicate. Counts it in aivitals_events_total."""
-        if event.event_id is not None and not self.store.claim("e:" + event.event_id, received):
-            fresh = False
-        else:
-            fresh = self._handlers[event.kind](event, received)
-        self.count(event.kind, "accepted" if fresh else "duplicate")
-        return fresh
+    def apply(self, events: Sequence[Event], received: float) -> int:
+        """Apply one request's events in order; returns how many were new.
+
+        Duplicates (an event id seen before, a prediction id stored, a label
+        already joined) are counted in aivitals_events_total, not applied.
+        Consecutive predictions and activities go to the store in bulk.
+        """
+        ids = ["e:" + e.event_id for e in events if e.event_id is not None]
+        unclaimed = self.store.claim(ids, received) if ids else set()
+        accepted, i, n = 0, 0, len(events)
+        while i < n:
+            kind = events[i].kind
+            bulk = self._bulk.get(kind)
+            j = i + 1
+            if bulk is not None:
+                while j < n and events[j].kind == kind:
+                    j += 1
+            todo, repeats = [], 0
+            for e in events[i:j]:
+                if e.event_id is not None:
+                    key = "e:" + e.event_id
+                    if key not in unclaimed:
+                        repeats += 1
+                        continue
+                    unclaimed.discard(key)  # the same id later in this request is a duplicate
+                todo.append(e)
+            if bulk is not None:
+                fresh = sum(bulk(todo, received))
+            else:
+                fresh = sum(self._handlers[kind](e, received) for e in todo)
+            if fresh:
+                self.count(kind, "accepted", fresh)
+            if len(todo) - fresh + repeats:
+                self.count(kind, "duplicate", len(todo) - fresh + repeats)
+            accepted += fresh
+            i = j
+        return accepted
 
     def count(self, kind: str, result: str, n: float = 1.0) -> None:
         self.ledger.inc(M.EVENTS, (kind, result), n)
 
     # --- predictions and labels -----------------------------------------------------------
-    def _prediction(self, e: Prediction, received: float) -> bool:
+    def _predictions(self, events: Sequence[Prediction], received: float) -> list[bool]:
+        return self.store.add_predictions([self._prediction_row(e, received) for e in events])
+
+    @staticmethod
+    def _prediction_row(e: Prediction, received: float) -> PredictionRow:
         predicted = e.predicted if e.predicted is not None else bool(e.score is not None and e.score >= 0.5)
         if e.positive_class is not None:
             positive: bool | None = predicted == e.positive_class
@@ -117,9 +152,8 @@ class Applier:
         confidence = e.confidence
         if confidence is None and e.score is not None and positive is not None:
             confidence = e.score if positive else 1.0 - e.score
-        row = PredictionRow(e.id, e.model, epoch(e.time, received), received, predicted, positive, e.score,
-                            confidence, e.positive_class, dict(e.groups))
-        return self.store.add_prediction(row)
+        return PredictionRow(e.id, e.model, epoch(e.time, received), received, predicted, positive, e.score,
+                             confidence, e.positive_class, dict(e.groups))
 
     def _label(self, e: Label, received: float) -> bool:
         t = epoch(e.time, received)
@@ -176,23 +210,26 @@ class Applier:
         return True
 
     # --- users and people ---------------------------------------------------------------------
-    def _activity(self, e: Activity, received: float) -> bool:
-        t = epoch(e.time, received)
-        key = self.hasher(e.user)
-        user = self.store.get_user(key)
-        if user is None:
-            user = UserRow(key, t, t, t if e.productive else None)
-            if e.productive:
-                self.ledger.observe(M.TIME_TO_VALUE, (), 0.0)
-            self.store.put_user(user, new=True)
-            return True
-        user.first_seen = min(user.first_seen, t)
-        user.last_seen = max(user.last_seen, t)
-        if e.productive and user.valued_at is None:
-            user.valued_at = t
-            self.ledger.observe(M.TIME_TO_VALUE, (), max(0.0, t - user.first_seen))
-        self.store.put_user(user, new=False)
-        return True
+    def _activities(self, events: Sequence[Activity], received: float) -> list[bool]:
+        keys = [self.hasher(e.user) for e in events]
+        users = self.store.get_users(list(set(keys)))
+        new = 0
+        for e, key in zip(events, keys, strict=True):
+            t = epoch(e.time, received)
+            user = users.get(key)
+            if user is None:
+                users[key] = UserRow(key, t, t, t if e.productive else None)
+                new += 1
+                if e.productive:
+                    self.ledger.observe(M.TIME_TO_VALUE, (), 0.0)
+                continue
+            user.first_seen = min(user.first_seen, t)
+            user.last_seen = max(user.last_seen, t)
+            if e.productive and user.valued_at is None:
+                user.valued_at = t
+                self.ledger.observe(M.TIME_TO_VALUE, (), max(0.0, t - user.first_seen))
+        self.store.put_users([users[key] for key in dict.fromkeys(keys)], new)
+        return [True] * len(events)
 
     def _override(self, e: Override, received: float) -> bool:
         labels = (self.ledger.fold("service", e.service), self.ledger.fold("model", e.model), e.action)

@@ -12,9 +12,10 @@ import json
 import os
 import sqlite3
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class StoreError(RuntimeError):
@@ -34,7 +35,7 @@ class Retention:
     incident_max_age_seconds: float
 
 
-@dataclass
+@dataclass(slots=True)
 class PredictionRow:
     id: str
     model: str
@@ -50,7 +51,7 @@ class PredictionRow:
     labelled: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class UserRow:
     key: bytes
     first_seen: float
@@ -84,13 +85,13 @@ class EventStore(Protocol):
     def put_meta(self, key: str, value: bytes) -> None: ...
     def load_series(self) -> dict[str, list[float]]: ...
     def save_series(self, series: dict[str, list[float]]) -> None: ...
-    def claim(self, key: str, received: float) -> bool: ...
-    def add_prediction(self, row: PredictionRow) -> bool: ...
+    def claim(self, keys: Sequence[str], received: float) -> set[str]: ...
+    def add_predictions(self, rows: Sequence[PredictionRow]) -> list[bool]: ...
     def get_prediction(self, prediction_id: str) -> PredictionRow | None: ...
     def evicted_model(self, prediction_id: str) -> str | None: ...
     def label_prediction(self, prediction_id: str, labelled_at: float, actual_positive: bool | None) -> None: ...
-    def get_user(self, key: bytes) -> UserRow | None: ...
-    def put_user(self, row: UserRow, new: bool) -> None: ...
+    def get_users(self, keys: Sequence[bytes]) -> dict[bytes, UserRow]: ...
+    def put_users(self, rows: Sequence[UserRow], new: int) -> None: ...
     def get_incident(self, incident_id: str) -> IncidentRow | None: ...
     def put_incident(self, row: IncidentRow) -> None: ...
     def delete_incident(self, incident_id: str) -> None: ...
@@ -103,12 +104,10 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS series(key TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS seen(key TEXT NOT NULL UNIQUE, received REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS seen_received ON seen(received);
 CREATE TABLE IF NOT EXISTS predictions(
     id TEXT NOT NULL UNIQUE, model TEXT NOT NULL, time REAL NOT NULL, received REAL NOT NULL,
     predicted TEXT NOT NULL, positive INTEGER, score REAL, confidence REAL, positive_class TEXT, groups TEXT,
     labelled_at REAL, actual_positive INTEGER);
-CREATE INDEX IF NOT EXISTS predictions_received ON predictions(received);
 CREATE INDEX IF NOT EXISTS predictions_labelled ON predictions(labelled_at) WHERE labelled_at IS NOT NULL;
 CREATE TABLE IF NOT EXISTS evicted(id TEXT NOT NULL UNIQUE, model TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS users(key BLOB PRIMARY KEY, first_seen REAL NOT NULL, last_seen REAL NOT NULL,
@@ -118,12 +117,19 @@ CREATE TABLE IF NOT EXISTS incidents(id TEXT PRIMARY KEY, severity TEXT NOT NULL
     occurred REAL, detected REAL, resolved REAL, updated REAL NOT NULL);
 """
 
+#: Keys per ``IN (...)`` query and parameters per multi-row INSERT, under SQLite's limit (32766).
+_IN_CHUNK = 500
+_MAX_PARAMS = 5000
 #: Age-based eviction scans an index; once every few seconds is enough.
 _AGE_CHECK_SECONDS = 5.0
 
 
+def _json(value: object) -> str:
+    return "true" if value is True else ("false" if value is False else json.dumps(value))
+
+
 def _dumps(value: object) -> str | None:
-    return None if value is None else json.dumps(value)
+    return None if value is None else _json(value)
 
 
 class SQLiteStore:
@@ -191,24 +197,38 @@ class SQLiteStore:
                              [(key, json.dumps(values)) for key, values in series.items()])
 
     # --- events -----------------------------------------------------------------------------
-    def claim(self, key: str, received: float) -> bool:
-        cur = self._db.execute("INSERT OR IGNORE INTO seen(key, received) VALUES (?, ?)", (key, received))
-        if cur.rowcount == 1:
-            self._counts["seen"] += 1
-            return True
-        return False
+    def _insert_new(self, table: str, columns: str, rows: Sequence[tuple[Any, ...]]) -> set[Any]:
+        """INSERT OR IGNORE in chunks; the first column's values of the rows that went in."""
+        inserted: set[Any] = set()
+        if not rows:
+            return inserted
+        width = len(rows[0])
+        per = max(1, _MAX_PARAMS // width)
+        one = "(" + ",".join("?" * width) + ")"
+        for i in range(0, len(rows), per):
+            chunk = rows[i:i + per]
+            sql = (f"INSERT OR IGNORE INTO {table}({columns}) VALUES {','.join([one] * len(chunk))}"
+                   f" RETURNING {columns.split(',', 1)[0]}")
+            inserted.update(k for (k,) in self._db.execute(sql, [v for row in chunk for v in row]))
+        self._counts[table] += len(inserted)
+        return inserted
 
-    def add_prediction(self, row: PredictionRow) -> bool:
-        cur = self._db.execute(
-            "INSERT OR IGNORE INTO predictions(id, model, time, received, predicted, positive, score, confidence,"
-            " positive_class, groups) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (row.id, row.model, row.time, row.received, json.dumps(row.predicted),
-             None if row.positive is None else int(row.positive), row.score, row.confidence,
-             _dumps(row.positive_class), json.dumps(row.groups) if row.groups else None))
-        if cur.rowcount == 1:
-            self._counts["predictions"] += 1
-            return True
-        return False
+    def claim(self, keys: Sequence[str], received: float) -> set[str]:
+        """Record event ids; returns those not seen before (each once, however often it repeats)."""
+        return self._insert_new("seen", "key,received", [(k, received) for k in keys])
+
+    def add_predictions(self, rows: Sequence[PredictionRow]) -> list[bool]:
+        """Store predictions; False for an id already stored (or earlier in ``rows``)."""
+        inserted = self._insert_new(
+            "predictions", "id,model,time,received,predicted,positive,score,confidence,positive_class,groups",
+            [(r.id, r.model, r.time, r.received, _json(r.predicted), None if r.positive is None else int(r.positive),
+              r.score, r.confidence, _dumps(r.positive_class), json.dumps(r.groups) if r.groups else None)
+             for r in rows])
+        fresh = []
+        for r in rows:
+            fresh.append(r.id in inserted)
+            inserted.discard(r.id)  # a repeat of the id later in rows is a duplicate
+        return fresh
 
     def get_prediction(self, prediction_id: str) -> PredictionRow | None:
         row = self._db.execute(
@@ -230,15 +250,22 @@ class SQLiteStore:
         self._db.execute("UPDATE predictions SET labelled_at=?, actual_positive=? WHERE id=?",
                          (labelled_at, None if actual_positive is None else int(actual_positive), prediction_id))
 
-    def get_user(self, key: bytes) -> UserRow | None:
-        row = self._db.execute("SELECT first_seen, last_seen, valued_at FROM users WHERE key=?", (key,)).fetchone()
-        return None if row is None else UserRow(key, row[0], row[1], row[2])
+    def get_users(self, keys: Sequence[bytes]) -> dict[bytes, UserRow]:
+        found: dict[bytes, UserRow] = {}
+        for i in range(0, len(keys), _IN_CHUNK):
+            chunk = keys[i:i + _IN_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for key, first, last, valued in self._db.execute(
+                    f"SELECT key, first_seen, last_seen, valued_at FROM users WHERE key IN ({marks})", chunk):
+                found[bytes(key)] = UserRow(bytes(key), first, last, valued)
+        return found
 
-    def put_user(self, row: UserRow, new: bool) -> None:
-        self._db.execute("INSERT OR REPLACE INTO users(key, first_seen, last_seen, valued_at) VALUES (?, ?, ?, ?)",
-                         (row.key, row.first_seen, row.last_seen, row.valued_at))
-        if new:
-            self._counts["users"] += 1
+    def put_users(self, rows: Sequence[UserRow], new: int) -> None:
+        """Insert or update users; ``new`` of them were not stored before."""
+        self._db.executemany(
+            "INSERT OR REPLACE INTO users(key, first_seen, last_seen, valued_at) VALUES (?, ?, ?, ?)",
+            [(r.key, r.first_seen, r.last_seen, r.valued_at) for r in rows])
+        self._counts["users"] += new
 
     def get_incident(self, incident_id: str) -> IncidentRow | None:
         row = self._db.execute("SELECT severity, source, occurred, detected, resolved, updated FROM incidents"
@@ -267,7 +294,7 @@ class SQLiteStore:
                 "rowid IN (SELECT rowid FROM predictions ORDER BY rowid LIMIT ?)", surplus)
         if age_check:
             evicted["prediction"] += self._evict_predictions(
-                "received < ?", now - r.prediction_max_age_seconds)
+                "rowid < ?", self._first_rowid_since("predictions", now - r.prediction_max_age_seconds))
         surplus = self._counts["users"] - r.user_max_count
         if surplus > 0:
             evicted["activity"] += self._delete(
@@ -278,10 +305,27 @@ class SQLiteStore:
         if surplus > 0:
             self._delete("seen", "rowid IN (SELECT rowid FROM seen ORDER BY rowid LIMIT ?)", surplus)
         if age_check:
-            self._delete("seen", "received < ?", now - r.dedup_max_age_seconds)
+            self._delete("seen", "rowid < ?", self._first_rowid_since("seen", now - r.dedup_max_age_seconds))
             self._db.execute("DELETE FROM incidents WHERE resolved IS NOT NULL AND updated < ?",
                              (now - r.incident_max_age_seconds,))
         return evicted
+
+    def _first_rowid_since(self, table: str, cutoff: float) -> int:
+        """The first rowid received at or after ``cutoff``: rows are appended in receipt order,
+        so a binary search over rowids replaces an index on ``received`` that every insert would pay for."""
+        lo, hi = self._db.execute(f"SELECT min(rowid), max(rowid) FROM {table}").fetchone()
+        if lo is None:
+            return 0
+        hi += 1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            row = self._db.execute(f"SELECT rowid, received FROM {table} WHERE rowid >= ? ORDER BY rowid LIMIT 1",
+                                   (mid,)).fetchone()
+            if row is None or row[1] >= cutoff:
+                hi = mid
+            else:
+                lo = row[0] + 1
+        return int(lo)
 
     def _evict_predictions(self, where: str, arg: float) -> int:
         # remember what was evicted, so a late label is counted as expired rather than unknown

@@ -120,14 +120,18 @@ class Parser:
             raise RequestError(415, f"Content-Type {mtype!r} is not accepted; send application/json (one event "
                                     "or an array) or application/x-ndjson (one event per line)", kind=kind)
         problems: list[tuple[list[str | int], str]] = []
+        checks, latest = self._checks, now + self.settings.max_future_skew_seconds
         for index, event in enumerate(events):
-            check = self._checks.get(event.kind)
-            if check is not None:
-                for field, msg in check(event, now):
-                    problems.append((["body", index, field], msg))
-            problems.extend((["body", index, f], m) for f, m in _check_times(event, now, self.settings))
-            if len(problems) >= _MAX_ERRORS:
-                break
+            check = checks.get(event.kind)
+            found = check(event, now) if check is not None else None
+            t = event.time
+            if t is not None and not isinstance(t, float):
+                t = t.timestamp()
+            if found or event.kind == "incident" or (t is not None and not EARLIEST <= t <= latest):
+                problems.extend((["body", index, f], m) for f, m in found or ())
+                problems.extend((["body", index, f], m) for f, m in _check_times(event, now, self.settings))
+                if len(problems) >= _MAX_ERRORS:
+                    break
         if problems:
             _raise(422, problems, self.kind or _kind_of(events, problems), len(events))
         return events
@@ -198,6 +202,8 @@ def _semantic_checks(settings: Settings) -> dict[str, Check]:
         return declared("cohort", event.cohort, cohorts, "cohorts")
 
     def prediction(event: Prediction, now: float) -> list[tuple[str, str]]:
+        if not event.groups:
+            return []
         problems = []
         for attribute, group in event.groups.items():
             groups = fairness.get(attribute)
@@ -220,7 +226,8 @@ def _semantic_checks(settings: Settings) -> dict[str, Check]:
             "prediction": prediction, "activity": activity, "incident": incident}
 
 
-_TIME_FIELDS = ("time", "occurred_at", "detected_at", "resolved_at")
+_TIME_FIELDS = ("time",)
+_INCIDENT_TIME_FIELDS = ("time", "occurred_at", "detected_at", "resolved_at")
 
 
 def check_time(value: float, now: float, settings: Settings) -> str | None:
@@ -237,8 +244,8 @@ def check_time(value: float, now: float, settings: Settings) -> str | None:
 
 def _check_times(event: Event, now: float, settings: Settings) -> list[tuple[str, str]]:
     problems = []
-    for name in _TIME_FIELDS:
-        raw = getattr(event, name, None)
+    for name in _INCIDENT_TIME_FIELDS if event.kind == "incident" else _TIME_FIELDS:
+        raw = getattr(event, name)
         if raw is not None:
             why = check_time(epoch(raw, now), now, settings)
             if why:

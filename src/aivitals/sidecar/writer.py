@@ -135,10 +135,9 @@ class Writer:
                 if self._broken:
                     self._reload()
                 self.store.begin()
+                self._evict()  # expired rows go before the group, so a late label finds its prediction expired
                 results = [self._apply(job) for job in group]
-                for kind, n in self.store.evict(self.clock()).items():
-                    if n:
-                        self.ledger.inc(M.EVICTIONS, (kind,), n)
+                self._evict()  # surplus rows go after it, so the store never ends a commit over its bounds
                 self.store.save_series(self.ledger.take_dirty())
                 self.store.commit()
             except Exception as exc:
@@ -156,13 +155,16 @@ class Writer:
             else:
                 job.future.set_exception(error)
 
+    def _evict(self) -> None:
+        for kind, n in self.store.evict(self.clock()).items():
+            if n:
+                self.ledger.inc(M.EVICTIONS, (kind,), n)
+
     def _apply(self, job: _Job) -> Result:
         if job.rejected is not None:
             self.applier.count(job.rejected[0], "rejected", job.rejected[1])
             return Result(0, 0)
-        accepted = 0
-        for event in job.events:
-            accepted += self.applier.apply(event, job.received)
+        accepted = self.applier.apply(job.events, job.received) if job.events else 0
         for alert in job.alerts:
             accepted += self.applier.alert(alert, job.received)
         return Result(accepted, len(job.events) + len(job.alerts) - accepted)
