@@ -6,7 +6,6 @@ it to the group-commit writer and answers only when the commit is on disk.
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import json
 import logging
@@ -26,7 +25,7 @@ from .._version import __version__
 from .apply import Applier, make_hasher
 from .collector import SidecarCollector
 from .derived import DerivedGauges
-from .events import ALERT_KIND, KINDS, UNKNOWN_KIND
+from .events import ALERT_KIND, KINDS, UNKNOWN_KIND, AlertmanagerAlert, Event
 from .ledger import Ledger
 from .openapi import event_body, model_schemas, responses
 from .settings import Settings
@@ -146,11 +145,11 @@ def create_app(settings: Settings, *, store: EventStore | None = None,
         scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
         return scheme.lower() == "bearer" and hmac.compare_digest(credentials.strip().encode("utf-8"), token)
 
-    async def commit(submit: Callable[[], Any], size: int) -> Response:
-        if size == 0:
+    async def commit(now: float, events: Sequence[Event] = (), alerts: Sequence[AlertmanagerAlert] = ()) -> Response:
+        if not events and not alerts:
             return Response('{"accepted":0,"duplicate":0}', media_type="application/json")
         try:
-            result = await asyncio.wrap_future(submit())
+            result = await sidecar.writer.commit(now, events, alerts)
         except Overloaded as exc:
             return _error(503, f"not committed, retry: {exc}", headers={"Retry-After": "1"})
         except StoreError as exc:
@@ -176,7 +175,7 @@ def create_app(settings: Settings, *, store: EventStore | None = None,
         async def endpoint(request: Request) -> Response:
             async def handle(body: bytes, now: float) -> Response:
                 events = parser.parse(body, request.headers.get("content-type"), now)
-                return await commit(lambda: sidecar.writer.submit(events, now), len(events))
+                return await commit(now, events)
 
             return await guarded(request, kind or UNKNOWN_KIND, handle)
 
@@ -202,8 +201,7 @@ def create_app(settings: Settings, *, store: EventStore | None = None,
                     loc: list[str | int] = ["body", "alerts", i, "startsAt"]
                     raise RequestError(422, f"body.alerts[{i}].startsAt: {why}", [(loc, why)], ALERT_KIND,
                                        len(notification.alerts))
-            return await commit(lambda: sidecar.writer.submit_alerts(notification.alerts, now),
-                                len(notification.alerts))
+            return await commit(now, alerts=notification.alerts)
 
         return await guarded(request, ALERT_KIND, handle)
 

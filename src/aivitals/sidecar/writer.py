@@ -9,6 +9,8 @@ the last committed state.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import queue
 import threading
@@ -41,7 +43,7 @@ class _Job:
     events: Sequence[Event] = ()
     alerts: Sequence[AlertmanagerAlert] = ()
     rejected: tuple[str, int] | None = None
-    future: Future[Result] | None = None
+    future: Future[Result] | asyncio.Future[Result] | None = None
     size: int = field(init=False)
 
     def __post_init__(self) -> None:
@@ -85,18 +87,24 @@ class Writer:
             self._thread.join(timeout)
 
     def submit(self, events: Sequence[Event], received: float) -> Future[Result]:
-        return self._put(_Job(received, events=events, future=Future()))
+        """Queue one request's events; the future resolves once they are committed (or failed)."""
+        future: Future[Result] = Future()
+        self._put(_Job(received, events=events, future=future))
+        return future
 
-    def submit_alerts(self, alerts: Sequence[AlertmanagerAlert], received: float) -> Future[Result]:
-        return self._put(_Job(received, alerts=alerts, future=Future()))
+    async def commit(self, received: float, events: Sequence[Event] = (),
+                     alerts: Sequence[AlertmanagerAlert] = ()) -> Result:
+        """Queue and wait on the running event loop; a group wakes the loop once, not once per request."""
+        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        self._put(_Job(received, events=events, alerts=alerts, future=future))
+        return await future
 
     def reject(self, kind: str, count: int) -> None:
         """Count rejected events; committed with the next group, nobody waits for it."""
         if not self._closed:
             self._queue.put(_Job(self.clock(), rejected=(kind, count)))
 
-    def _put(self, job: _Job) -> Future[Result]:
-        assert job.future is not None
+    def _put(self, job: _Job) -> None:
         if self._closed:
             raise StoreError("the sidecar is shutting down")
         with self._pending_lock:
@@ -104,7 +112,6 @@ class Writer:
                 raise Overloaded(f"{self._pending} events are waiting to be committed; retry shortly")
             self._pending += job.size
         self._queue.put(job)
-        return job.future
 
     def _run(self) -> None:
         stopping = False
@@ -147,13 +154,7 @@ class Writer:
                 self._recover()
         with self._pending_lock:
             self._pending -= sum(job.size for job in group if job.future is not None)
-        for i, job in enumerate(group):
-            if job.future is None:
-                continue
-            if error is None:
-                job.future.set_result(results[i])
-            else:
-                job.future.set_exception(error)
+        _settle([(job, results[i] if error is None else error) for i, job in enumerate(group)])
 
     def _evict(self) -> None:
         for kind, n in self.store.evict(self.clock()).items():
@@ -187,5 +188,32 @@ class Writer:
                 item = self._queue.get_nowait()
             except queue.Empty:
                 return
-            if isinstance(item, _Job) and item.future is not None:
-                item.future.set_exception(StoreError("the sidecar is shutting down"))
+            if isinstance(item, _Job):
+                _settle([(item, StoreError("the sidecar is shutting down"))])
+
+
+def _settle(outcomes: list[tuple[_Job, Result | BaseException]]) -> None:
+    """Resolve the waiting requests: thread futures at once, asyncio futures with one wake-up per loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Result], Result | BaseException]]] = {}
+    for job, outcome in outcomes:
+        future = job.future
+        if isinstance(future, asyncio.Future):
+            by_loop.setdefault(future.get_loop(), []).append((future, outcome))
+        elif future is not None:
+            if isinstance(outcome, BaseException):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
+    for loop, pairs in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody waits any more
+            loop.call_soon_threadsafe(_resolve, pairs)
+
+
+def _resolve(pairs: list[tuple[asyncio.Future[Result], Result | BaseException]]) -> None:
+    for future, outcome in pairs:
+        if future.done():
+            continue  # the request was cancelled (client gone)
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
