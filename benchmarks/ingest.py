@@ -62,14 +62,14 @@ def serve_bare(port: int) -> None:
 
 
 # --- the load generator (its own process) -------------------------------------------------------
-def _bodies(kind: str, batch: int, worker: int) -> Iterator[bytes]:
-    """Request bodies with ids never sent before (new predictions, new user keys)."""
+def _bodies(kind: str, batch: int, worker: int, tag: str = "") -> Iterator[bytes]:
+    """Request bodies with ids never sent before (new predictions, new user keys); ``tag`` tells runs apart."""
     n = 0
     while True:
         events = []
         for _ in range(batch):
             n += 1
-            key = f"w{worker}-{n}"
+            key = f"{tag}w{worker}-{n}"
             if kind == "activity":
                 events.append(f'{{"event_id":"a{key}","user":"user-{key}"}}')
             else:
@@ -80,7 +80,8 @@ def _bodies(kind: str, batch: int, worker: int) -> Iterator[bytes]:
 async def _worker(port: int, kinds: list[str], batch: int, worker: int, until: Callable[[int], bool],
                   latencies: list[float], warmup_until: float) -> int:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    streams = [(f"/v1/{'activity' if k == 'activity' else 'predictions'}".encode(), _bodies(k, batch, worker))
+    tag = f"{os.getpid():x}-"
+    streams = [(f"/v1/{'activity' if k == 'activity' else 'predictions'}".encode(), _bodies(k, batch, worker, tag))
                for k in kinds]
     sent = 0
     try:
@@ -123,7 +124,7 @@ async def _load(port: int, kinds: list[str], batch: int, conns: int, seconds: fl
     def pct(q: float) -> float:
         return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else float("nan")
 
-    return {"requests": requests, "events": requests * batch, "seconds": elapsed,
+    return {"requests": requests, "events": requests * batch, "all_events": sum(sent) * batch, "seconds": elapsed,
             "events_per_second": requests * batch / elapsed, "p50_ms": pct(0.50), "p99_ms": pct(0.99)}
 
 
@@ -195,6 +196,13 @@ def _generate(port: int, kinds: str, batch: int, conns: int, seconds: float = 0,
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
+def _cpu_seconds(pid: int) -> float:
+    import psutil
+
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
+
+
 def _rss_mb(pid: int) -> float:
     import psutil
 
@@ -229,18 +237,24 @@ def main() -> None:
 
     seconds, warmup = (3.0, 0.5) if args.quick else (8.0, 1.0)
     fill_events = 100_000 if args.quick else 1_000_000
-    results: dict[str, Any] = {"benchmark": "sidecar_ingest", "cpus": os.cpu_count()}
+    results: dict[str, Any] = {"benchmark": "sidecar_ingest", "cpus": os.cpu_count(),
+                               "load_average_at_start": round(os.getloadavg()[0], 2)}
+    print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start (other processes share them)")
     with tempfile.TemporaryDirectory(prefix="aivitals-bench-") as tmp:
         bare_port, durable_port = _free_port(), _free_port()
-        with _server([__file__, "bare", "--port", str(bare_port)], bare_port, "/v1/predictions"), \
-                _sidecar(Path(tmp) / "throughput.db", durable_port, {}):
+        with _server([__file__, "bare", "--port", str(bare_port)], bare_port, "/v1/predictions") as bare, \
+                _sidecar(Path(tmp) / "throughput.db", durable_port, {}) as durable:
             for label, batch, conns in (("single", 1, 32), ("batch1000", 1000, 4)):
-                for name, port in (("bare", bare_port), ("durable", durable_port)):
+                for name, port, pid in (("bare", bare_port, bare.pid), ("durable", durable_port, durable.pid)):
+                    cpu = _cpu_seconds(pid)
                     r = _generate(port, "prediction", batch, conns, seconds, warmup)
+                    per_cpu = r["all_events"] / max(_cpu_seconds(pid) - cpu, 1e-9)
                     print(f"{label:9} {name:7} {r['events_per_second']:>10,.0f} events/s  "
-                          f"p50 {r['p50_ms']:7.2f} ms  p99 {r['p99_ms']:7.2f} ms  ({conns} connections)")
+                          f"p50 {r['p50_ms']:7.2f} ms  p99 {r['p99_ms']:7.2f} ms  "
+                          f"{per_cpu:>10,.0f} events per server CPU-second  ({conns} connections)")
                     for key in ("events_per_second", "p50_ms", "p99_ms"):
                         results[f"{label}_{name}_{key}"] = round(r[key], 3)
+                    results[f"{label}_{name}_events_per_cpu_second"] = round(per_cpu)
         results["single_durable_over_bare"] = round(
             results["single_durable_events_per_second"] / results["single_bare_events_per_second"], 3)
 

@@ -1,10 +1,13 @@
-"""Schemathesis against the sidecar's own OpenAPI document: no 5xx, no response that breaks the schema."""
+"""Schemathesis against the sidecar's own OpenAPI document: no 5xx, no response that breaks the schema,
+and no request that breaks the schema accepted."""
 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
@@ -20,10 +23,6 @@ from schemathesis.specs.openapi.checks import (
 from _sidecar import settings
 from aivitals.sidecar import create_app
 
-_STORE = Path(tempfile.mkdtemp(prefix="aivitals-schemathesis-"))
-app = create_app(settings(_STORE, derived_refresh_seconds=1.0))
-schema = schemathesis.openapi.from_asgi("/openapi.json", app)
-
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
           response_headers_conformance, negative_data_rejection]
 
@@ -32,6 +31,20 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 def _ndjson(ctx: object, value: object) -> bytes:
     """Send generated NDJSON strings as they are; the sidecar validates each line."""
     return value.encode("utf-8", "surrogatepass") if isinstance(value, str) else str(value).encode()
+
+
+# schemathesis needs the schema when tests are collected, so the app is built at import;
+# the fixture below closes its store and removes the directory when the module is done.
+_STORE = tempfile.TemporaryDirectory(prefix="aivitals-schemathesis-")
+app = create_app(settings(Path(_STORE.name), derived_refresh_seconds=1.0))
+schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _close_store() -> Iterator[None]:
+    yield
+    app.state.sidecar.close()
+    _STORE.cleanup()
 
 
 @schema.parametrize()

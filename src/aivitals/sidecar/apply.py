@@ -39,6 +39,8 @@ from .store import EventStore, IncidentRow, PredictionRow, UserRow
 
 ALERTMANAGER_SOURCE = "alertmanager"
 API_SOURCE = "api"
+#: Kinds whose own id makes them idempotent (a stored prediction id is a duplicate).
+_SELF_KEYED = frozenset({"prediction"})
 _BINS = tuple(f"{i / 10:.1f}" for i in range(1, 11))
 #: Alertmanager's zero time: a firing alert's endsAt.
 _ZERO_TIME_BEFORE = 0.0
@@ -100,9 +102,11 @@ class Applier:
 
         Duplicates (an event id seen before, a prediction id stored, a label
         already joined) are counted in aivitals_events_total, not applied.
-        Consecutive predictions and activities go to the store in bulk.
+        A prediction's own id is its idempotency key, so its event id is not
+        stored as well. Consecutive predictions and activities go to the store
+        in bulk.
         """
-        ids = ["e:" + e.event_id for e in events if e.event_id is not None]
+        ids = ["e:" + e.event_id for e in events if e.event_id is not None and e.kind not in _SELF_KEYED]
         unclaimed = self.store.claim(ids, received) if ids else set()
         accepted, i, n = 0, 0, len(events)
         while i < n:
@@ -114,7 +118,7 @@ class Applier:
                     j += 1
             todo, repeats = [], 0
             for e in events[i:j]:
-                if e.event_id is not None:
+                if e.event_id is not None and kind not in _SELF_KEYED:
                     key = "e:" + e.event_id
                     if key not in unclaimed:
                         repeats += 1

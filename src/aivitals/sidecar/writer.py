@@ -148,7 +148,8 @@ class Writer:
                 self.store.save_series(self.ledger.take_dirty())
                 self.store.commit()
             except Exception as exc:
-                error = exc if isinstance(exc, StoreError) else StoreError(f"{type(exc).__name__}: {exc}")
+                # the answer names the failure's type only: an exception's text could quote an event
+                error = exc if isinstance(exc, StoreError) else StoreError(f"internal error ({type(exc).__name__})")
                 log.error("commit of %d requests failed, nothing of them was kept: %s", len(group), error,
                           exc_info=not isinstance(exc, StoreError))
                 self._recover()
