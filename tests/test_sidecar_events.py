@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from _sidecar import NOW, Clock, sample, samples, settings
 from aivitals.sidecar import create_app
+from aivitals.sidecar.events import KINDS
 
 DAY = 86400.0
 
@@ -251,3 +253,28 @@ def test_health_readiness_and_openapi(client: TestClient) -> None:
     doc = client.get("/openapi.json").json()
     assert {"/v1/predictions", "/v1/labels", "/v1/alertmanager", "/v1/events", "/metrics"} <= set(doc["paths"])
     assert doc["components"]["schemas"]["Exposure"]["properties"]["kpi"]["enum"] == ["signup", "retention"]
+
+
+def _documented_examples() -> list[dict[str, object]]:
+    """The jsonc block of docs/sidecar.md as events: a `// kind / kind: ...` comment names the kinds below it."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "sidecar.md").read_text()
+    block = text.split("```jsonc\n", 1)[1].split("```", 1)[0]
+    events, kinds, pending = [], [], ""
+    for line in block.splitlines():
+        if line.startswith("//"):
+            kinds = [k.split()[0] for k in line[2:].split(":", 1)[0].split("/")]
+            continue
+        pending += line.split("//", 1)[0]
+        if pending.count("{") and pending.count("{") == pending.count("}"):
+            events += [{"kind": kind, **json.loads(pending)} for kind in kinds]
+            pending = ""
+    return events
+
+
+def test_every_documented_example_is_accepted(tmp_path: Path) -> None:
+    examples = _documented_examples()
+    assert {e["kind"] for e in examples} == set(KINDS)
+    with TestClient(create_app(settings(tmp_path), clock=Clock(1_796_000_000.0))) as client:
+        response = client.post("/v1/events", json=examples)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"accepted": len(examples), "duplicate": 0}

@@ -248,8 +248,9 @@ class Applier:
     def _incident_event(self, e: Incident, received: float) -> bool:
         t = epoch(e.time, received)
         detected = epoch(e.detected_at, t) if e.detected_at is not None else None
-        return self.incident("api:" + e.id, e.severity, API_SOURCE, epoch(e.occurred_at, t) if e.occurred_at else None,
-                             detected, epoch(e.resolved_at, t) if e.resolved_at else None, t)
+        return self.incident("api:" + e.id, e.severity, API_SOURCE,
+                             epoch(e.occurred_at, t) if e.occurred_at is not None else None,
+                             detected, epoch(e.resolved_at, t) if e.resolved_at is not None else None, t)
 
     def incident(self, key: str, severity: str, source: str, occurred: float | None, detected: float | None,
                  resolved: float | None, now: float) -> bool:
