@@ -121,7 +121,8 @@ def test_acknowledged_events_survive_sigkill_and_count_exactly_once(tmp_path: Pa
     for w in workers:
         w.start()
     try:
-        while sum(acked) < threads * batches * per_batch // 3:
+        deadline = time.monotonic() + 60
+        while sum(acked) < threads * batches * per_batch // 3 and not errors and time.monotonic() < deadline:
             time.sleep(0.01)
         acked_before_scrape = sum(acked)
         before = sample(get(port, "/metrics")[1].decode(), "aivitals_kpi_exposures_total",

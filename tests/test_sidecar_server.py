@@ -122,3 +122,10 @@ def test_the_store_holding_the_user_key_secret_is_readable_by_its_owner_only(tmp
     with sqlite3.connect(tmp_path / "s.db") as db:
         (secret,) = db.execute("SELECT value FROM meta WHERE key = 'user_key_secret'").fetchone()
     assert len(secret) == 32
+
+
+def test_a_store_that_cannot_be_opened_is_reported_not_raised(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "not-a-db").write_text("this is not SQLite" * 100)
+    assert main(["--store", str(tmp_path / "not-a-db"), "--port", "0"]) == 1
+    assert "cannot open the store" in capsys.readouterr().err

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,10 @@ TOKEN_ENV = "AIVITALS_SIDECAR_TOKEN"
 
 
 def serve(settings: Settings) -> None:
-    """Serve until SIGINT or SIGTERM; queued events are committed before exit."""
+    """Serve until SIGINT or SIGTERM; queued events are committed before exit.
+
+    Raises OSError or sqlite3.Error when the store cannot be opened.
+    """
     import uvicorn
 
     from .app import create_app
@@ -63,7 +67,11 @@ def run(args: argparse.Namespace) -> int:
     except (SettingsError, OSError) as exc:
         print(f"aivitals serve: {exc}", file=sys.stderr)
         return 2
-    serve(settings)
+    try:
+        serve(settings)
+    except (OSError, sqlite3.Error) as exc:
+        print(f"aivitals serve: cannot open the store {settings.store}: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
