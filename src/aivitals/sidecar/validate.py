@@ -7,6 +7,7 @@ or any other input cannot leak into a response.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any
@@ -145,7 +146,7 @@ class Parser:
             if start == b"{":
                 return [self._one.validate_json(body)]
         except ValidationError as exc:
-            self._fail(exc, ["body"], tagged, kind, body.count(b"{") or 1)
+            self._fail(exc, ["body"], tagged, kind, _batch_size(body) if start == b"[" else 1)
         if not start:
             raise RequestError(400, "body: empty; send one event (a JSON object) or an array of events", kind=kind)
         raise RequestError(400, "body: not a JSON object or array of events", kind=kind)
@@ -170,6 +171,15 @@ class Parser:
                          if isinstance(part, str) and part in KINDS), kind)
         malformed = any(e["type"] == "json_invalid" for e in exc.errors(include_url=False, include_input=False))
         _raise(400 if malformed else 422, errors, kind, count)
+
+
+def _batch_size(body: bytes) -> int:
+    """How many events a rejected array held, for the rejected count (1 when it is not even JSON)."""
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return 1
+    return len(parsed) if isinstance(parsed, list) else 1
 
 
 def _kind_of(events: list[Event], problems: list[tuple[list[str | int], str]]) -> str:
