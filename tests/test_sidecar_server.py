@@ -8,8 +8,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from _sidecar import get, running_sidecar, sample
+from aivitals.sidecar import create_app
 from aivitals.sidecar.client import SidecarClient, SidecarError
 from aivitals.sidecar.server import main
 from aivitals.sidecar.settings import Settings, SettingsError, load_settings
@@ -66,7 +68,7 @@ def test_a_100_mb_body_gets_413_without_being_read_whole(tmp_path: Path, chunked
 def test_serve_reads_its_config_file_and_token_from_the_environment(tmp_path: Path) -> None:
     config = {"kpis": ["signup"], "eligible_users": 250, "fixed_costs_usd_per_month": {"storage": 12.5}}
     token = "a-long-enough-token"
-    with running_sidecar(tmp_path / "s.db", config, env={"AIVITALS_SIDECAR_TOKEN": token}) as port:
+    with running_sidecar(tmp_path / "s.db", config, env={"AIVITALS_API_TOKEN": token}) as port:
         url = f"http://127.0.0.1:{port}"
         with pytest.raises(SidecarError) as refused:
             SidecarClient(url, retry_for=1).send("exposure", {"kpi": "signup", "cohort": "control"})
@@ -129,3 +131,24 @@ def test_a_store_that_cannot_be_opened_is_reported_not_raised(tmp_path: Path,
     (tmp_path / "not-a-db").write_text("this is not SQLite" * 100)
     assert main(["--store", str(tmp_path / "not-a-db"), "--port", "0"]) == 1
     assert "cannot open the store" in capsys.readouterr().err
+
+
+def test_the_thresholds_file_is_exported_as_threshold_series(tmp_path: Path) -> None:
+    pytest.importorskip("aivitals.config", reason="aivitals.config (the thresholds file) is not on this branch")
+    path = tmp_path / "thresholds.yaml"
+    path.write_text("thresholds:\n  latency_p95_seconds:\n    warning: 1.5\n    per:\n"
+                    "      - {service: chat, model: gpt-4o, critical: 4}\n")
+    with TestClient(create_app(Settings(store=tmp_path / "s.db", thresholds=path))) as client:
+        text = client.get("/metrics").text
+    everywhere = {"threshold": "latency_p95_seconds", "level": "warning", "service": "", "model": ""}
+    assert sample(text, "aivitals_threshold", everywhere) == 1.5
+    assert sample(text, "aivitals_threshold", {**everywhere, "level": "critical", "service": "chat",
+                                               "model": "gpt-4o"}) == 4
+
+
+def test_a_wrong_thresholds_file_stops_serve_with_its_problems(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "thresholds.yaml"
+    path.write_text("thresholds:\n  latency_p95_secs: {warning: 1}\n")
+    assert main(["--store", str(tmp_path / "s.db"), "--thresholds", str(path)]) == 2
+    assert "aivitals serve:" in capsys.readouterr().err

@@ -7,18 +7,21 @@ it to the group-commit writer and answers only when the commit is on disk.
 from __future__ import annotations
 
 import hmac
+import importlib
 import json
 import logging
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.process_collector import ProcessCollector
+from prometheus_client.registry import Collector
 from starlette.requests import ClientDisconnect
 
 from .._version import __version__
@@ -28,7 +31,7 @@ from .derived import DerivedGauges
 from .events import ALERT_KIND, KINDS, UNKNOWN_KIND, AlertmanagerAlert, Event
 from .ledger import Ledger
 from .openapi import event_body, model_schemas, responses
-from .settings import Settings
+from .settings import Settings, ThresholdsError
 from .store import EventStore, Retention, SQLiteStore, StoreError
 from .validate import Parser, RequestError, check_time, media_type, parse_alertmanager
 from .writer import Overloaded, Writer
@@ -59,6 +62,19 @@ def _secret(store: EventStore, settings: Settings) -> bytes:
     return stored
 
 
+def _threshold_collector(path: Path) -> Collector:
+    """The thresholds file as aivitals_threshold series; ``aivitals.config`` owns its format and checks."""
+    try:
+        config = importlib.import_module("aivitals.config")
+    except ImportError as exc:
+        raise ThresholdsError("--thresholds needs aivitals.config, which this installation lacks") from exc
+    try:
+        collector: Collector = config.ThresholdCollector(config.load(path))
+    except ValueError as exc:  # aivitals.config.ConfigError lists every problem of the file
+        raise ThresholdsError(str(exc)) from exc
+    return collector
+
+
 class Sidecar:
     """One running sidecar: its store, the ledger mirroring it, the writer and the registry.
 
@@ -70,6 +86,7 @@ class Sidecar:
         self.settings = settings
         self.clock = clock
         self._given_store = store
+        self._thresholds = _threshold_collector(settings.thresholds) if settings.thresholds else None
         self._closed = True
         self.start()
 
@@ -87,6 +104,8 @@ class Sidecar:
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(SidecarCollector(self.ledger, settings, self.derived))
         ProcessCollector(registry=self.registry)
+        if self._thresholds is not None:
+            self.registry.register(self._thresholds)
         self.writer.start()
         self._closed = False
 

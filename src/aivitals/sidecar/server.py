@@ -14,10 +14,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .settings import Settings, SettingsError, load_settings
+from .settings import Settings, SettingsError, ThresholdsError, load_settings
 
 #: The bearer token is read from the environment, never from the command line (ps shows argv).
-TOKEN_ENV = "AIVITALS_SIDECAR_TOKEN"
+TOKEN_ENV = "AIVITALS_API_TOKEN"
 
 
 def serve(settings: Settings) -> None:
@@ -40,7 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", help="address to listen on (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port to listen on (default: 9477)")
     parser.add_argument("--config", type=Path, help="YAML or JSON file of settings (KPIs, cohorts, fairness "
-                        f"groups, costs, retention); the bearer token may also come from ${TOKEN_ENV}")
+                        f"groups, costs, retention); the bearer token comes from ${TOKEN_ENV}")
+    parser.add_argument("--thresholds", type=Path, help="YAML or JSON thresholds file (aivitals.config), exported "
+                        "as aivitals_threshold series for the alerts to read")
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -54,7 +56,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
     settings = load_settings(args.config) if args.config else Settings()
-    overrides: dict[str, Any] = {k: v for k in ("store", "host", "port") if (v := getattr(args, k)) is not None}
+    overrides: dict[str, Any] = {k: v for k in ("store", "host", "port", "thresholds")
+                                 if (v := getattr(args, k, None)) is not None}
     token = os.environ.get(TOKEN_ENV)
     if token:
         overrides["token"] = token
@@ -69,6 +72,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         serve(settings)
+    except ThresholdsError as exc:
+        print(f"aivitals serve: {exc}", file=sys.stderr)
+        return 2
     except (OSError, sqlite3.Error) as exc:
         print(f"aivitals serve: cannot open the store {settings.store}: {exc}", file=sys.stderr)
         return 1

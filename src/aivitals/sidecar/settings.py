@@ -44,6 +44,10 @@ class SettingsError(ValueError):
     """A setting is wrong; the message names it and says what is allowed."""
 
 
+class ThresholdsError(ValueError):
+    """The thresholds file cannot be used; the message says why."""
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the sidecar needs; defaults suit a single host."""
@@ -52,6 +56,8 @@ class Settings:
     store: Path = Path("aivitals-sidecar.db")
     host: str = "127.0.0.1"
     port: int = 9477
+    #: Thresholds file (``aivitals.config``) exported as aivitals_threshold series; None exports none.
+    thresholds: Path | None = None
     #: Bearer token required on /v1 (compared in constant time); None leaves /v1 open.
     token: str | None = None
     #: Keyed-hash secret for user keys; generated and kept in the store when None.
@@ -168,7 +174,7 @@ def settings_from_mapping(data: Mapping[str, Any], base: Settings | None = None)
         raise SettingsError(f"unknown setting {unknown[0]!r}; known settings: {', '.join(sorted(_FIELDS))}")
     values: dict[str, Any] = {}
     for key, value in data.items():
-        if key == "store":
+        if key in ("store", "thresholds"):
             value = Path(value)
         elif key in _TUPLES:
             if not isinstance(value, (list, tuple)):
