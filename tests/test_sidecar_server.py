@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from _sidecar import get, running_sidecar, sample
 from aivitals.sidecar import create_app
 from aivitals.sidecar.client import SidecarClient, SidecarError
-from aivitals.sidecar.server import main
+from aivitals.sidecar.server import BackgroundSidecar, main
 from aivitals.sidecar.settings import Settings, SettingsError, load_settings
 
 MB = 1024 * 1024
@@ -152,3 +152,14 @@ def test_a_wrong_thresholds_file_stops_serve_with_its_problems(tmp_path: Path,
     path.write_text("thresholds:\n  latency_p95_secs: {warning: 1}\n")
     assert main(["--store", str(tmp_path / "s.db"), "--thresholds", str(path)]) == 2
     assert "aivitals serve:" in capsys.readouterr().err
+
+
+def test_a_background_sidecar_serves_on_a_free_port_and_keeps_what_it_acknowledged(tmp_path: Path) -> None:
+    conf = Settings(store=tmp_path / "s.db", port=0, kpis=("signup",))
+    with BackgroundSidecar(conf) as url:
+        client = SidecarClient(url)
+        assert client.send("conversion", {"kpi": "signup", "cohort": "treatment"})["accepted"] == 1
+        assert client.ready()
+    with BackgroundSidecar(conf) as url:
+        text = SidecarClient(url).metrics()
+    assert sample(text, "aivitals_kpi_conversions_total", {"kpi": "signup", "cohort": "treatment"}) == 1

@@ -17,6 +17,7 @@ from typing import Any
 _LAZY = {
     "Sidecar": "app",
     "create_app": "app",
+    "BackgroundSidecar": "server",
     "main": "server",
     "serve": "server",
     "EventStore": "store",

@@ -11,6 +11,8 @@ import dataclasses
 import os
 import sqlite3
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,50 @@ def serve(settings: Settings) -> None:
     app = create_app(settings)
     uvicorn.run(app, host=settings.host, port=settings.port, workers=1, lifespan="on",
                 access_log=settings.access_log, log_level="info", server_header=False)
+
+
+class BackgroundSidecar:
+    """The sidecar under uvicorn in a daemon thread, for the demo and tests; port 0 picks a free one.
+
+    ``with BackgroundSidecar(settings) as url: SidecarClient(url).send(...)``
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        import uvicorn
+
+        from .app import create_app
+
+        self.app = create_app(settings)
+        config = uvicorn.Config(self.app, host=settings.host, port=settings.port, lifespan="on",
+                                access_log=settings.access_log, log_level="warning")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name="aivitals-sidecar-server", daemon=True)
+        self.url = ""
+
+    def start(self, timeout: float = 30.0) -> str:
+        """Serve; returns the base URL once the sidecar accepts connections."""
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.app.state.sidecar.close()
+                raise OSError(f"the sidecar did not start on {self._server.config.host}:{self._server.config.port}")
+            time.sleep(0.01)
+        host, port = self._server.servers[0].sockets[0].getsockname()[:2]
+        self.url = f"http://{host}:{port}"
+        return self.url
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Finish the requests in flight, commit what is queued, close the store."""
+        self._server.should_exit = True
+        self._thread.join(timeout)
+        self.app.state.sidecar.close()
+
+    def __enter__(self) -> str:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
