@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from _sidecar import NOW, Clock, free_port, get, sample, settings, start_sidecar, stop
-from aivitals.sidecar import SQLiteStore, create_app
+from aivitals.sidecar import SQLiteStore, StoreError, create_app
 from aivitals.sidecar.app import retention_from
 from aivitals.sidecar.client import SidecarClient
 
@@ -144,3 +144,21 @@ def test_acknowledged_events_survive_sigkill_and_count_exactly_once(tmp_path: Pa
     exposures = sample(text, "aivitals_kpi_exposures_total", {"kpi": "signup", "cohort": "control"})
     assert exposures == total  # no acknowledged event lost, none counted twice
     assert sample(text, "aivitals_events_total", {"event_kind": "exposure", "result": "accepted"}) == total
+
+
+class UnreadableStore(SQLiteStore):
+    """Commits work, but the scrape-time reads fail."""
+
+    def active_users(self, since: list[float]) -> list[int]:
+        raise StoreError("read failed: disk I/O error")
+
+
+def test_a_scrape_shows_every_counter_when_the_computed_gauges_cannot_be_read(tmp_path: Path) -> None:
+    conf = settings(tmp_path)
+    with TestClient(create_app(conf, store=UnreadableStore(conf.store, retention_from(conf)), clock=Clock())) as c:
+        c.post("/v1/surveys", json={"score": 10})
+        c.post("/v1/activity", json={"user": "u1"})
+        response = c.get("/metrics")
+    assert response.status_code == 200
+    assert sample(response.text, "aivitals_survey_responses_total", {"category": "promoter"}) == 1
+    assert sample(response.text, "aivitals_active_users", {"window": "1d"}) is None

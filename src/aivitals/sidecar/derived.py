@@ -6,6 +6,7 @@ so a burst of scrapes costs one query.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import defaultdict
 from collections.abc import Callable
@@ -16,7 +17,9 @@ import numpy as np
 from ._roc import log_loss, roc_auc
 from .ledger import Ledger
 from .settings import WINDOW_SECONDS, Settings
-from .store import EventStore
+from .store import EventStore, StoreError
+
+log = logging.getLogger("aivitals.sidecar")
 
 #: Windows of aivitals_active_users, from the catalogue's narrowed label values.
 ACTIVE_WINDOWS = ("1d", "7d", "28d")
@@ -44,10 +47,15 @@ class DerivedGauges:
         self._at = 0.0
 
     def get(self) -> Derived:
+        """The cached figures, recomputed when stale; the last good ones (or none) if the store cannot be read."""
         with self._lock:
             now = self.clock()
             if self._cached is None or now - self._at >= self.settings.derived_refresh_seconds or now < self._at:
-                self._cached = self._compute(now)
+                try:
+                    self._cached = self._compute(now)
+                except StoreError as exc:  # a scrape still shows every counter
+                    log.warning("computed gauges skipped, the store could not be read: %s", exc)
+                    return self._cached or Derived()
                 self._at = now
             return self._cached
 

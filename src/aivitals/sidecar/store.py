@@ -8,11 +8,12 @@ that compute gauges at scrape time use their own connection, which WAL allows.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -122,6 +123,15 @@ _IN_CHUNK = 500
 _MAX_PARAMS = 5000
 #: Age-based eviction scans an index; once every few seconds is enough.
 _AGE_CHECK_SECONDS = 5.0
+
+
+@contextlib.contextmanager
+def _reading() -> Iterator[None]:
+    """Readers raise StoreError, like commits, so callers need not know the database."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise StoreError(f"read failed: {exc}") from exc
 
 
 def _json(value: object) -> str:
@@ -345,14 +355,14 @@ class SQLiteStore:
     # --- readers (any thread) ----------------------------------------------------------------
     def labelled_scores(self, since: float) -> list[tuple[str, float, int, float]]:
         """(model, score, actual positive, labelled at) of binary predictions labelled since ``since``."""
-        with self._reader_lock:
+        with self._reader_lock, _reading():
             return self._reader.execute(
                 "SELECT model, score, actual_positive, labelled_at FROM predictions WHERE labelled_at >= ?"
                 " AND score IS NOT NULL AND actual_positive IS NOT NULL", (since,)).fetchall()
 
     def active_users(self, since: list[float]) -> list[int]:
         """Distinct users last seen at or after each cut-off."""
-        with self._reader_lock:
+        with self._reader_lock, _reading():
             return [self._reader.execute("SELECT count(*) FROM users WHERE last_seen >= ?", (cut,)).fetchone()[0]
                     for cut in since]
 
