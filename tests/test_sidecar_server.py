@@ -163,3 +163,15 @@ def test_a_background_sidecar_serves_on_a_free_port_and_keeps_what_it_acknowledg
     with BackgroundSidecar(conf) as url:
         text = SidecarClient(url).metrics()
     assert sample(text, "aivitals_kpi_conversions_total", {"kpi": "signup", "cohort": "treatment"}) == 1
+
+
+def test_the_documented_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    text = (Path(__file__).resolve().parents[1] / "docs" / "sidecar.md").read_text()
+    example = text.split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(tmp_path)
+    exec(compile(example, "docs/sidecar.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert sample(out, "aivitals_confusion_total", {"model": "churn", "class_outcome": "tp"}) == 1
+    assert sample(out, "aivitals_kpi_conversions_total", {"kpi": "signup", "cohort": "treatment"}) == 1
+    assert (tmp_path / "demo.db").exists()

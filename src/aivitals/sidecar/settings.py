@@ -95,6 +95,10 @@ class Settings:
     access_log: bool = False
 
     def __post_init__(self) -> None:
+        for key in ("store", "thresholds"):  # a str path is fine too
+            value = getattr(self, key)
+            if isinstance(value, str):
+                object.__setattr__(self, key, Path(value))
         _check(self)
 
 
