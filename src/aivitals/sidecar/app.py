@@ -1,0 +1,269 @@
+"""The HTTP API: event endpoints under /v1, /metrics, /healthz, /readyz and the OpenAPI document.
+
+A handler reads the body under a size limit, validates the whole batch, hands
+it to the group-commit writer and answers only when the commit is on disk.
+"""
+
+from __future__ import annotations
+
+import hmac
+import importlib
+import json
+import logging
+import secrets
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.openapi.utils import get_openapi
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.process_collector import ProcessCollector
+from prometheus_client.registry import Collector
+from starlette.requests import ClientDisconnect
+
+from .._version import __version__
+from .apply import Applier, make_hasher
+from .collector import SidecarCollector
+from .derived import DerivedGauges
+from .events import ALERT_KIND, KINDS, UNKNOWN_KIND, AlertmanagerAlert, Event
+from .ledger import Ledger
+from .openapi import event_body, model_schemas, responses
+from .settings import Settings, ThresholdsError
+from .store import EventStore, Retention, SQLiteStore, StoreError
+from .validate import Parser, RequestError, check_time, media_type, parse_alertmanager
+from .writer import Overloaded, Writer
+
+log = logging.getLogger("aivitals.sidecar")
+
+_SECRET_KEY = "user_key_secret"
+
+
+def retention_from(settings: Settings) -> Retention:
+    """The store's retention bounds from the settings."""
+    return Retention(
+        settings.prediction_max_count, settings.prediction_max_age_seconds, settings.user_max_count,
+        settings.user_max_age_seconds, settings.dedup_max_count, settings.dedup_max_age_seconds,
+        settings.incident_max_age_seconds)
+
+
+def _secret(store: EventStore, settings: Settings) -> bytes:
+    """The configured secret, else the one kept in the store (created on first start)."""
+    if settings.user_key_secret is not None:
+        return settings.user_key_secret.encode("utf-8")
+    stored = store.get_meta(_SECRET_KEY)
+    if stored is None:
+        stored = secrets.token_bytes(32)
+        store.begin()
+        store.put_meta(_SECRET_KEY, stored)
+        store.commit()
+    return stored
+
+
+def _threshold_collector(path: Path) -> Collector:
+    """The thresholds file as aivitals_threshold series; ``aivitals.config`` owns its format and checks."""
+    try:
+        config = importlib.import_module("aivitals.config")
+    except ImportError as exc:
+        raise ThresholdsError("--thresholds needs aivitals.config, which this installation lacks") from exc
+    try:
+        collector: Collector = config.ThresholdCollector(config.load(path))
+    except ValueError as exc:  # aivitals.config.ConfigError lists every problem of the file
+        raise ThresholdsError(str(exc)) from exc
+    return collector
+
+
+class Sidecar:
+    """One running sidecar: its store, the ledger mirroring it, the writer and the registry.
+
+    ``start`` after ``close`` opens the store again, so an app survives a lifespan restart.
+    """
+
+    def __init__(self, settings: Settings, store: EventStore | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.clock = clock
+        self._given_store = store
+        self._thresholds = _threshold_collector(settings.thresholds) if settings.thresholds else None
+        self._closed = True
+        self.start()
+
+    def start(self) -> None:
+        if not self._closed:
+            return
+        settings, clock = self.settings, self.clock
+        self.store: EventStore = self._given_store or SQLiteStore(settings.store, retention_from(settings))
+        self._given_store = None  # a store given by the caller is used once; a restart opens the file again
+        self.ledger = Ledger()
+        self.ledger.load(self.store.load_series())
+        self.applier = Applier(self.store, self.ledger, settings, make_hasher(_secret(self.store, settings)))
+        self.writer = Writer(self.store, self.ledger, self.applier, clock)
+        self.derived = DerivedGauges(self.store, self.ledger, settings, clock)
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(SidecarCollector(self.ledger, settings, self.derived))
+        ProcessCollector(registry=self.registry)
+        if self._thresholds is not None:
+            self.registry.register(self._thresholds)
+        self.writer.start()
+        self._closed = False
+
+    def close(self) -> None:
+        """Commit what is queued and close the store."""
+        if not self._closed:
+            self._closed = True
+            self.writer.stop()
+            self.store.close()
+
+
+def _error(status: int, detail: str, errors: Sequence[tuple[list[str | int], str]] = (),
+           headers: dict[str, str] | None = None) -> Response:
+    body = {"detail": detail, "errors": [{"loc": loc, "msg": msg} for loc, msg in errors]}
+    return Response(json.dumps(body), status, headers=headers, media_type="application/json")
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The body, refused as soon as it is known to be over ``limit`` (never read whole)."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise RequestError(400, "Content-Length: not a number")
+        if int(declared) > limit:
+            raise RequestError(413, f"body: {int(declared)} bytes, at most {limit} (max_body_bytes)")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise RequestError(413, f"body: over {limit} bytes (max_body_bytes)")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def create_app(settings: Settings, *, store: EventStore | None = None,
+               clock: Callable[[], float] = time.time) -> FastAPI:
+    """The sidecar as an ASGI app; the store opens now and closes at shutdown."""
+    sidecar = Sidecar(settings, store, clock)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        sidecar.start()
+        yield
+        sidecar.close()
+
+    app = FastAPI(title="aivitals sidecar", version=__version__, lifespan=lifespan, redoc_url=None,
+                  description="A durable event API for the vitals an application cannot see at call time: "
+                              "delayed labels, business outcomes, users, human feedback, incidents and model "
+                              "lifecycle. A 2xx means the events are on disk and counted exactly once.")
+    app.state.sidecar = sidecar
+    token = settings.token.encode("utf-8") if settings.token else None
+
+    def authorized(request: Request) -> bool:
+        if token is None:
+            return True
+        scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(credentials.strip().encode("utf-8"), token)
+
+    async def commit(now: float, events: Sequence[Event] = (), alerts: Sequence[AlertmanagerAlert] = ()) -> Response:
+        if not events and not alerts:
+            return Response('{"accepted":0,"duplicate":0}', media_type="application/json")
+        try:
+            result = await sidecar.writer.commit(now, events, alerts)
+        except Overloaded as exc:
+            return _error(503, f"not committed, retry: {exc}", headers={"Retry-After": "1"})
+        except StoreError as exc:
+            return _error(503, f"not committed, retry with the same event ids: {exc}", headers={"Retry-After": "1"})
+        return Response(f'{{"accepted":{result.accepted},"duplicate":{result.duplicate}}}',
+                        media_type="application/json")
+
+    async def guarded(request: Request, kind: str, handle: Callable[[bytes, float], Any]) -> Response:
+        if not authorized(request):
+            return _error(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
+        try:
+            body = await _read_body(request, settings.max_body_bytes)
+            return await handle(body, sidecar.clock())
+        except RequestError as exc:
+            sidecar.writer.reject(kind if exc.kind == UNKNOWN_KIND else exc.kind, exc.count)
+            return _error(exc.status, exc.detail, exc.errors)
+        except ClientDisconnect:
+            return _error(400, "the client went away before sending the whole body")
+
+    def add_event_route(path: str, kind: str | None, schema: str, summary: str) -> None:
+        parser = Parser(settings, kind)
+
+        async def endpoint(request: Request) -> Response:
+            async def handle(body: bytes, now: float) -> Response:
+                events = parser.parse(body, request.headers.get("content-type"), now)
+                return await commit(now, events)
+
+            return await guarded(request, kind or UNKNOWN_KIND, handle)
+
+        endpoint.__name__ = f"post_{schema.lower()}"
+        app.add_api_route(path, endpoint, methods=["POST"], summary=summary, response_model=None,
+                          openapi_extra={"requestBody": event_body(schema)}, responses=responses(),
+                          tags=["events"])
+
+    for kind, (model, path) in KINDS.items():
+        add_event_route(f"/v1/{path}", kind, model.__name__, (model.__doc__ or kind).strip().split("\n")[0])
+    add_event_route("/v1/events", None, "AnyEvent", "Events of any kind, each with its kind.")
+
+    async def alertmanager(request: Request) -> Response:
+        async def handle(body: bytes, now: float) -> Response:
+            mtype = media_type(request.headers.get("content-type"))
+            if mtype != "application/json":
+                raise RequestError(415, f"Content-Type {mtype!r} is not accepted; Alertmanager sends "
+                                        "application/json", kind=ALERT_KIND)
+            notification = parse_alertmanager(body)
+            for i, alert in enumerate(notification.alerts):
+                why = check_time(alert.startsAt.timestamp(), now, settings)
+                if why:
+                    loc: list[str | int] = ["body", "alerts", i, "startsAt"]
+                    raise RequestError(422, f"body.alerts[{i}].startsAt: {why}", [(loc, why)], ALERT_KIND,
+                                       len(notification.alerts))
+            return await commit(now, alerts=notification.alerts)
+
+        return await guarded(request, ALERT_KIND, handle)
+
+    app.add_api_route(
+        "/v1/alertmanager", alertmanager, methods=["POST"], response_model=None, tags=["events"],
+        summary="Alertmanager webhook receiver: firing alerts open incidents, resolved ones resolve them.",
+        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/AlertmanagerNotification"}}}}},
+        responses=responses("Committed: one incident per alert fingerprint, opened or resolved."))
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus exposition of every sidecar series.",
+             response_class=Response, responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}})
+    def metrics() -> Response:
+        return Response(generate_latest(sidecar.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/healthz", tags=["operations"], summary="Liveness: the process answers.",
+             responses={200: {"content": {"application/json": {"schema": {"type": "object"}}}}})
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"], summary="Readiness: the writer runs and the store commits.",
+             response_model=None, responses={
+                 200: {"content": {"application/json": {"schema": {"type": "object"}}}},
+                 503: {"description": "Not ready.",
+                       "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}})
+    def readyz() -> Response:
+        if sidecar.writer.ready:
+            return Response('{"status":"ready"}', media_type="application/json")
+        return _error(503, "not ready: the store is unavailable or the sidecar is shutting down")
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            components = doc.setdefault("components", {})
+            components.setdefault("schemas", {}).update(model_schemas(settings))
+            if token is not None:
+                components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+                for path, ops in doc["paths"].items():
+                    if path.startswith("/v1/"):
+                        for op in ops.values():
+                            op["security"] = [{"bearer": []}]
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

@@ -1,0 +1,314 @@
+"""What each event does to the store and the ledger; runs on the writer thread only.
+
+Every method returns whether the event was new (``accepted``) or already known
+(``duplicate``). Nothing here can fail on valid input: the request was checked
+before it was queued, so the only failure left is the store's, which the
+writer turns into a 503.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+from collections.abc import Callable, Sequence
+
+from aivitals.catalogue import OTHER
+
+from . import _metrics as M
+from .events import (
+    Activity,
+    AlertmanagerAlert,
+    Conversion,
+    Event,
+    Exposure,
+    GroundTruth,
+    Incident,
+    Label,
+    Outcome,
+    Override,
+    Prediction,
+    Survey,
+    TrainingRun,
+    WorkUnit,
+    epoch,
+)
+from .ledger import Ledger
+from .settings import Settings
+from .store import EventStore, IncidentRow, PredictionRow, UserRow
+
+ALERTMANAGER_SOURCE = "alertmanager"
+API_SOURCE = "api"
+#: Kinds whose own id makes them idempotent (a stored prediction id is a duplicate).
+_SELF_KEYED = frozenset({"prediction"})
+_BINS = tuple(f"{i / 10:.1f}" for i in range(1, 11))
+#: Alertmanager's zero time: a firing alert's endsAt.
+_ZERO_TIME_BEFORE = 0.0
+
+
+def make_hasher(secret: bytes) -> Callable[[str], bytes]:
+    """HMAC-SHA256 of a user key: stable per store, useless without the secret."""
+
+    def digest(user: str) -> bytes:
+        return hmac.digest(secret, user.encode("utf-8"), hashlib.sha256)
+
+    return digest
+
+
+def calibration_bin(confidence: float) -> str:
+    """The bin's upper edge: (0, 0.1] -> "0.1", ..., (0.9, 1.0] -> "1.0"; 0 falls in the first."""
+    index = math.ceil(round(confidence * 10, 9)) - 1
+    return _BINS[min(max(index, 0), 9)]
+
+
+def nps_category(score: int) -> str:
+    return "promoter" if score >= 9 else ("passive" if score >= 7 else "detractor")
+
+
+def _confusion(predicted_positive: bool, actual_positive: bool) -> str:
+    if predicted_positive:
+        return "tp" if actual_positive else "fp"
+    return "fn" if actual_positive else "tn"
+
+
+class Applier:
+    """Applies validated events; the writer wraps calls in one transaction per group."""
+
+    def __init__(self, store: EventStore, ledger: Ledger, settings: Settings, hasher: Callable[[str], bytes]) -> None:
+        self.store = store
+        self.ledger = ledger
+        self.settings = settings
+        self.hasher = hasher
+        self._severity_map = {k.lower(): v for k, v in settings.alert_severities.items()}
+        self._handlers: dict[str, Callable[[Event, float], bool]] = {
+            "label": self._label,  # type: ignore[dict-item]
+            "exposure": self._exposure,  # type: ignore[dict-item]
+            "conversion": self._conversion,  # type: ignore[dict-item]
+            "outcome": self._outcome,  # type: ignore[dict-item]
+            "work_unit": self._work_unit,  # type: ignore[dict-item]
+            "override": self._override,  # type: ignore[dict-item]
+            "survey": self._survey,  # type: ignore[dict-item]
+            "incident": self._incident_event,  # type: ignore[dict-item]
+            "training_run": self._training_run,  # type: ignore[dict-item]
+            "ground_truth": self._ground_truth,  # type: ignore[dict-item]
+        }
+        self._bulk: dict[str, Callable[[Sequence[Event], float], list[bool]]] = {
+            "prediction": self._predictions,  # type: ignore[dict-item]
+            "activity": self._activities,  # type: ignore[dict-item]
+        }
+
+    def apply(self, events: Sequence[Event], received: float) -> int:
+        """Apply one request's events in order; returns how many were new.
+
+        Duplicates (an event id seen before, a prediction id stored, a label
+        already joined) are counted in aivitals_events_total, not applied.
+        A prediction's own id is its idempotency key, so its event id is not
+        stored as well. Consecutive predictions and activities go to the store
+        in bulk.
+        """
+        ids = ["e:" + e.event_id for e in events if e.event_id is not None and e.kind not in _SELF_KEYED]
+        unclaimed = self.store.claim(ids, received) if ids else set()
+        accepted, i, n = 0, 0, len(events)
+        while i < n:
+            kind = events[i].kind
+            bulk = self._bulk.get(kind)
+            j = i + 1
+            if bulk is not None:
+                while j < n and events[j].kind == kind:
+                    j += 1
+            todo, repeats = [], 0
+            for e in events[i:j]:
+                if e.event_id is not None and kind not in _SELF_KEYED:
+                    key = "e:" + e.event_id
+                    if key not in unclaimed:
+                        repeats += 1
+                        continue
+                    unclaimed.discard(key)  # the same id later in this request is a duplicate
+                todo.append(e)
+            if bulk is not None:
+                fresh = sum(bulk(todo, received))
+            else:
+                fresh = sum(self._handlers[kind](e, received) for e in todo)
+            if fresh:
+                self.count(kind, "accepted", fresh)
+            if len(todo) - fresh + repeats:
+                self.count(kind, "duplicate", len(todo) - fresh + repeats)
+            accepted += fresh
+            i = j
+        return accepted
+
+    def count(self, kind: str, result: str, n: float = 1.0) -> None:
+        self.ledger.inc(M.EVENTS, (kind, result), n)
+
+    # --- predictions and labels -----------------------------------------------------------
+    def _predictions(self, events: Sequence[Prediction], received: float) -> list[bool]:
+        return self.store.add_predictions([self._prediction_row(e, received) for e in events])
+
+    @staticmethod
+    def _prediction_row(e: Prediction, received: float) -> PredictionRow:
+        predicted = e.predicted if e.predicted is not None else bool(e.score is not None and e.score >= 0.5)
+        if e.positive_class is not None:
+            positive: bool | None = predicted == e.positive_class
+        elif isinstance(predicted, bool):
+            positive = predicted
+        else:
+            positive = None  # multi-class without a positive class: correctness only
+        confidence = e.confidence
+        if confidence is None and e.score is not None and positive is not None:
+            confidence = e.score if positive else 1.0 - e.score
+        return PredictionRow(e.id, e.model, epoch(e.time, received), received, predicted, positive, e.score,
+                             confidence, e.positive_class, dict(e.groups))
+
+    def _label(self, e: Label, received: float) -> bool:
+        t = epoch(e.time, received)
+        p = self.store.get_prediction(e.prediction_id)
+        if p is None:
+            model = self.store.evicted_model(e.prediction_id)
+            result = "unknown" if model is None else "expired"
+            self.ledger.inc(M.LABELS, (self.ledger.fold("model", model or e.model or OTHER), result))
+            return True
+        if p.labelled:
+            return False
+        model = self.ledger.fold("model", p.model)
+        correct = p.predicted == e.actual  # True == 1: a boolean prediction takes a 0/1 label
+        if p.positive_class is not None:
+            actual_positive: bool | None = e.actual == p.positive_class
+        elif p.positive is not None and (isinstance(e.actual, bool) or e.actual in (0, 1)):
+            actual_positive = bool(e.actual)
+        else:
+            actual_positive = None
+        self.store.label_prediction(e.prediction_id, t, actual_positive)
+        led = self.ledger
+        led.inc(M.LABELS, (model, "joined"))
+        if p.positive is not None and actual_positive is not None:
+            led.inc(M.CONFUSION, (model, _confusion(p.positive, actual_positive)))
+        if p.confidence is not None:
+            b = calibration_bin(p.confidence)
+            led.inc(M.CALIBRATION_PREDICTIONS, (model, b))
+            led.inc(M.CALIBRATION_CORRECT, (model, b), 1.0 if correct else 0.0)
+            led.inc(M.CALIBRATION_CONFIDENCE, (model, b), p.confidence)
+        flag = "true" if correct else "false"
+        for attribute, group in p.groups.items():
+            led.inc(M.GROUP_PREDICTIONS, (model, attribute, group, flag))
+        led.observe(M.LABEL_DELAY, (model,), max(0.0, t - p.time))
+        led.set_max(M.GROUND_TRUTH_LAST, (model,), t)
+        return True
+
+    # --- business ----------------------------------------------------------------------------
+    def _exposure(self, e: Exposure, received: float) -> bool:
+        self.ledger.inc(M.KPI_EXPOSURES, (e.kpi, e.cohort), e.count)
+        return True
+
+    def _conversion(self, e: Conversion, received: float) -> bool:
+        self.ledger.inc(M.KPI_CONVERSIONS, (e.kpi, e.cohort), e.count)
+        return True
+
+    def _outcome(self, e: Outcome, received: float) -> bool:
+        self.ledger.inc(M.OUTCOMES, (e.outcome_kind, e.cohort), e.count)
+        self.ledger.inc(M.OUTCOME_VALUE, (e.outcome_kind, e.cohort), e.value_usd)
+        return True
+
+    def _work_unit(self, e: WorkUnit, received: float) -> bool:
+        self.ledger.observe(M.WORK_UNIT_DURATION, (e.cohort,), e.duration_seconds)
+        self.ledger.inc(M.HUMAN_COST, (e.cohort,), e.human_cost_usd)
+        return True
+
+    # --- users and people ---------------------------------------------------------------------
+    def _activities(self, events: Sequence[Activity], received: float) -> list[bool]:
+        keys = [self.hasher(e.user) for e in events]
+        users = self.store.get_users(list(set(keys)))
+        new = 0
+        for e, key in zip(events, keys, strict=True):
+            t = epoch(e.time, received)
+            user = users.get(key)
+            if user is None:
+                users[key] = UserRow(key, t, t, t if e.productive else None)
+                new += 1
+                if e.productive:
+                    self.ledger.observe(M.TIME_TO_VALUE, (), 0.0)
+                continue
+            user.first_seen = min(user.first_seen, t)
+            user.last_seen = max(user.last_seen, t)
+            if e.productive and user.valued_at is None:
+                user.valued_at = t
+                self.ledger.observe(M.TIME_TO_VALUE, (), max(0.0, t - user.first_seen))
+        self.store.put_users([users[key] for key in dict.fromkeys(keys)], new)
+        return [True] * len(events)
+
+    def _override(self, e: Override, received: float) -> bool:
+        labels = (self.ledger.fold("service", e.service), self.ledger.fold("model", e.model), e.action)
+        self.ledger.inc(M.OVERRIDES, labels)
+        return True
+
+    def _survey(self, e: Survey, received: float) -> bool:
+        self.ledger.inc(M.SURVEYS, (nps_category(e.score),))
+        return True
+
+    # --- incidents -------------------------------------------------------------------------------
+    def _incident_event(self, e: Incident, received: float) -> bool:
+        t = epoch(e.time, received)
+        detected = epoch(e.detected_at, t) if e.detected_at is not None else None
+        return self.incident("api:" + e.id, e.severity, API_SOURCE,
+                             epoch(e.occurred_at, t) if e.occurred_at is not None else None,
+                             detected, epoch(e.resolved_at, t) if e.resolved_at is not None else None, t)
+
+    def incident(self, key: str, severity: str, source: str, occurred: float | None, detected: float | None,
+                 resolved: float | None, now: float) -> bool:
+        """Open, update or resolve one incident; False when nothing changed."""
+        led, row, changed = self.ledger, self.store.get_incident(key), False
+        if row is None:
+            row = IncidentRow(key, severity, source, occurred, detected if detected is not None else now, None, now)
+            led.inc(M.INCIDENTS, (severity, source))
+            led.add(M.INCIDENTS_OPEN, (severity,), 1.0)
+            if occurred is not None:
+                led.observe(M.TIME_TO_DETECT, (severity,), max(0.0, row.detected - occurred))  # type: ignore[operator]
+            changed = True
+        elif row.occurred is None and occurred is not None and row.detected is not None:
+            row.occurred = occurred
+            led.observe(M.TIME_TO_DETECT, (row.severity,), max(0.0, row.detected - occurred))
+            changed = True
+        if resolved is not None and row.resolved is None:
+            row.resolved = resolved
+            led.add(M.INCIDENTS_OPEN, (row.severity,), -1.0)
+            led.observe(M.TIME_TO_RESOLVE, (row.severity,), max(0.0, resolved - (row.detected or resolved)))
+            changed = True
+        if changed:
+            row.updated = now
+            self.store.put_incident(row)
+        return changed
+
+    def alert(self, alert: AlertmanagerAlert, received: float) -> bool:
+        """One alert of an Alertmanager notification: firing opens, resolved resolves, by fingerprint."""
+        key = "am:" + alert.fingerprint
+        starts = alert.startsAt.timestamp()
+        label = alert.labels.get("severity", "").lower()
+        severity = self._severity_map.get(label, self.settings.default_alert_severity)
+        row = self.store.get_incident(key)
+        if alert.status == "firing":
+            if row is not None and (row.resolved is None or row.occurred == starts):
+                fresh = False  # a repeat notification of the same firing
+            else:
+                if row is not None:  # it fired again after being resolved: a new incident
+                    self.store.delete_incident(key)
+                fresh = self.incident(key, severity, ALERTMANAGER_SOURCE, starts, received, None, received)
+        else:
+            ends = alert.endsAt.timestamp() if alert.endsAt is not None else received
+            resolved = received if ends <= _ZERO_TIME_BEFORE or ends > received else ends
+            if row is None:
+                fresh = self.incident(key, severity, ALERTMANAGER_SOURCE, starts, received, received, received)
+            else:
+                fresh = self.incident(key, row.severity, row.source, None, None, max(resolved, row.detected or 0.0),
+                                      received)
+        self.count("alert", "accepted" if fresh else "duplicate")
+        return fresh
+
+    # --- model lifecycle ----------------------------------------------------------------------------
+    def _training_run(self, e: TrainingRun, received: float) -> bool:
+        model = self.ledger.fold("model", e.model)
+        self.ledger.inc(M.TRAINING_RUNS, (model,))
+        self.ledger.set_max(M.LAST_TRAINED, (model,), epoch(e.time, received))
+        return True
+
+    def _ground_truth(self, e: GroundTruth, received: float) -> bool:
+        self.ledger.set_max(M.GROUND_TRUTH_LAST, (self.ledger.fold("model", e.model),), epoch(e.time, received))
+        return True

@@ -1,0 +1,79 @@
+"""Exposes the ledger, the configured constants and the computed gauges to Prometheus.
+
+A custom Collector reads the in-memory state at scrape time: counters come
+straight from the store-backed ledger, so they resume exactly after a restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.core import Metric as Family
+from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
+
+from aivitals.catalogue import Metric, MetricType
+
+from . import _metrics as M
+from .derived import DerivedGauges
+from .ledger import Ledger
+from .settings import Settings
+
+
+def _family(metric: Metric) -> Family:
+    if metric.type is MetricType.COUNTER:
+        return CounterMetricFamily(metric.name, metric.help, labels=metric.labels)
+    if metric.type is MetricType.HISTOGRAM:
+        return HistogramMetricFamily(metric.name, metric.help, labels=metric.labels)
+    return GaugeMetricFamily(metric.name, metric.help, labels=metric.labels)
+
+
+class SidecarCollector(Collector):
+    """Every sidecar series, from one consistent snapshot of the ledger."""
+
+    def __init__(self, ledger: Ledger, settings: Settings, derived: DerivedGauges) -> None:
+        self.ledger = ledger
+        self.settings = settings
+        self.derived = derived
+        self._edges = {m.name: [floatToGoString(b) for b in m.buckets] + ["+Inf"]
+                       for m in M.RECORDED if m.type is MetricType.HISTOGRAM}
+
+    def collect(self) -> Iterator[Family]:
+        snapshot = self.ledger.snapshot()
+        families = {m.name: _family(m) for m in M.RECORDED}
+        for (name, labels), values in sorted(snapshot.items()):
+            family = families[name]
+            if isinstance(family, HistogramMetricFamily):
+                cumulative, buckets = 0.0, []
+                for edge, count in zip(self._edges[name], values[:-1], strict=True):
+                    cumulative += count
+                    buckets.append((edge, cumulative))
+                family.add_metric(list(labels), buckets, values[-1])
+            else:
+                family.add_metric(list(labels), values[0])  # type: ignore[attr-defined]
+        yield from families.values()
+        yield from self._configured()
+        yield from self._computed()
+
+    def _configured(self) -> Iterator[Family]:
+        costs = _family(M.FIXED_COST)
+        for bucket, usd in sorted(self.settings.fixed_costs_usd_per_month.items()):
+            costs.add_metric([bucket], float(usd))  # type: ignore[attr-defined]
+        yield costs
+        eligible = _family(M.ELIGIBLE_USERS)
+        if self.settings.eligible_users is not None:
+            eligible.add_metric([], float(self.settings.eligible_users))  # type: ignore[attr-defined]
+        yield eligible
+
+    def _computed(self) -> Iterator[Family]:
+        derived = self.derived.get()
+        active = _family(M.ACTIVE_USERS)
+        for window, count in derived.active_users.items():
+            active.add_metric([window], float(count))  # type: ignore[attr-defined]
+        auc, loss = _family(M.ROC_AUC), _family(M.LOG_LOSS)
+        for (model, window), value in sorted(derived.roc_auc.items()):
+            auc.add_metric([model, window], value)  # type: ignore[attr-defined]
+        for (model, window), value in sorted(derived.log_loss.items()):
+            loss.add_metric([model, window], value)  # type: ignore[attr-defined]
+        yield from (active, auc, loss)

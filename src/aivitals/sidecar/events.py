@@ -1,0 +1,230 @@
+"""The event shapes the sidecar accepts, one pydantic model per kind.
+
+Models are strict (no string-to-number coercion) and forbid unknown fields, so a
+typo is a 422 that names the field rather than a silently missing vital. Values
+that depend on the configuration (declared KPIs, cohorts, groups) are checked
+afterwards in ``validate.py``, which knows the settings.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from .settings import NAME_PATTERN
+
+#: Unix seconds, or an RFC 3339 date-time with an offset.
+Time = AwareDatetime | float
+Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
+EventId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+ClassValue = bool | int | Annotated[str, StringConstraints(min_length=1, max_length=128)]
+Cohort = Literal["treatment", "control"]
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
+
+    #: Makes delivery idempotent: an event whose id was seen is counted once.
+    event_id: EventId | None = None
+    #: When it happened; the time of receipt when absent.
+    time: Time | None = None
+
+
+class Prediction(_Event):
+    """A model's prediction, stored by id until its label arrives."""
+
+    kind: Literal["prediction"] = "prediction"
+    id: EventId
+    model: Name
+    #: The predicted class: a boolean for binary models, else a class name or index.
+    predicted: ClassValue | None = None
+    #: Probability of the positive class (binary models); gives ROC-AUC and log loss.
+    score: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+    #: Probability the model gave its predicted class; gives calibration.
+    confidence: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+    #: For non-boolean classes, the class that counts as positive in the confusion matrix.
+    positive_class: ClassValue | None = None
+    #: Declared fairness attributes and the group this prediction belongs to.
+    groups: Annotated[dict[Name, Name], Field(max_length=10)] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _needs_a_prediction(self) -> Prediction:
+        if self.predicted is None and self.score is None:
+            raise ValueError("give predicted, score or both")
+        return self
+
+
+class Label(_Event):
+    """The true class of a stored prediction, minutes to weeks later."""
+
+    kind: Literal["label"] = "label"
+    prediction_id: EventId
+    actual: ClassValue
+    #: Only used to label the count when the prediction is unknown.
+    model: Name | None = None
+
+
+class Exposure(_Event):
+    """Units exposed to a KPI (visitors, sessions, tickets), by cohort."""
+
+    kind: Literal["exposure"] = "exposure"
+    kpi: Name
+    cohort: Cohort
+    count: Annotated[int, Field(ge=1, le=1_000_000)] = 1
+
+
+class Conversion(_Event):
+    """Units that converted on a KPI, by cohort."""
+
+    kind: Literal["conversion"] = "conversion"
+    kpi: Name
+    cohort: Cohort
+    count: Annotated[int, Field(ge=1, le=1_000_000)] = 1
+
+
+class Outcome(_Event):
+    """A business outcome the AI contributed to, and its value."""
+
+    kind: Literal["outcome"] = "outcome"
+    outcome_kind: Name
+    cohort: Cohort = "treatment"
+    value_usd: Annotated[float, Field(ge=0.0, le=1e12)] = 0.0
+    count: Annotated[int, Field(ge=1, le=1_000_000)] = 1
+
+
+class WorkUnit(_Event):
+    """One unit of work (a ticket, a claim): its cycle time and human cost."""
+
+    kind: Literal["work_unit"] = "work_unit"
+    cohort: Cohort
+    duration_seconds: Annotated[float, Field(ge=0.0, le=1e9)]
+    human_cost_usd: Annotated[float, Field(ge=0.0, le=1e9)] = 0.0
+
+
+class Activity(_Event):
+    """A user used the AI feature; ``productive`` when it produced value for them."""
+
+    kind: Literal["activity"] = "activity"
+    #: An opaque user key (a hash or pseudonym, never an email); stored only as a keyed hash.
+    user: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    productive: bool = False
+
+
+class Override(_Event):
+    """A person saw a suggestion, overrode it, or reversed an earlier override."""
+
+    kind: Literal["override"] = "override"
+    service: Name
+    model: Name
+    action: Literal["suggested", "overridden", "reversed"]
+
+
+class Survey(_Event):
+    """An answer to 'how likely are you to recommend ...', 0..10."""
+
+    kind: Literal["survey"] = "survey"
+    score: Annotated[int, Field(ge=0, le=10)]
+
+
+class Incident(_Event):
+    """Opens, updates or resolves an incident; times default to receipt when opening."""
+
+    kind: Literal["incident"] = "incident"
+    id: EventId
+    severity: Name
+    occurred_at: Time | None = None
+    detected_at: Time | None = None
+    resolved_at: Time | None = None
+
+
+class TrainingRun(_Event):
+    """A training run of the model finished (at ``time``)."""
+
+    kind: Literal["training_run"] = "training_run"
+    model: Name
+
+
+class GroundTruth(_Event):
+    """New ground truth for the model arrived (at ``time``)."""
+
+    kind: Literal["ground_truth"] = "ground_truth"
+    model: Name
+
+
+Event = (Prediction | Label | Exposure | Conversion | Outcome | WorkUnit | Activity | Override | Survey | Incident
+         | TrainingRun | GroundTruth)
+
+#: Event kind -> (model, endpoint path under /v1).
+KINDS: dict[str, tuple[type[_Event], str]] = {
+    "prediction": (Prediction, "predictions"),
+    "label": (Label, "labels"),
+    "exposure": (Exposure, "exposures"),
+    "conversion": (Conversion, "conversions"),
+    "outcome": (Outcome, "outcomes"),
+    "work_unit": (WorkUnit, "work-units"),
+    "activity": (Activity, "activity"),
+    "override": (Override, "overrides"),
+    "survey": (Survey, "surveys"),
+    "incident": (Incident, "incidents"),
+    "training_run": (TrainingRun, "training-runs"),
+    "ground_truth": (GroundTruth, "ground-truth"),
+}
+#: The kind counted for Alertmanager notifications.
+ALERT_KIND = "alert"
+#: The kind counted when a mixed batch fails before any event's kind is known.
+UNKNOWN_KIND = "other"
+ALL_KINDS: tuple[str, ...] = (*KINDS, ALERT_KIND, UNKNOWN_KIND)
+
+AnyEvent = Annotated[Event, Field(discriminator="kind")]
+
+
+class AlertmanagerAlert(BaseModel):
+    """One alert of an Alertmanager webhook notification (payload version 4)."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    status: Literal["firing", "resolved"]
+    labels: dict[str, str] = Field(default_factory=dict)
+    startsAt: datetime  # Alertmanager's spelling
+    endsAt: datetime | None = None
+    fingerprint: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
+class AlertmanagerNotification(BaseModel):
+    """Alertmanager's webhook body; keys this sidecar does not use are ignored."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    version: Literal["4"]
+    status: str = ""
+    alerts: Annotated[list[AlertmanagerAlert], Field(max_length=10_000)]
+
+
+class Ack(BaseModel):
+    """What a 200 says: how many events were counted and how many were already known."""
+
+    accepted: int
+    duplicate: int
+
+
+class ErrorItem(BaseModel):
+    loc: list[str | int]
+    msg: str
+
+
+class ErrorBody(BaseModel):
+    """What a 4xx or 503 says: the problem, and the field path of each wrong value."""
+
+    detail: str
+    errors: list[ErrorItem] = Field(default_factory=list)
+
+
+def epoch(value: float | datetime | None, default: float) -> float:
+    """Unix seconds from a validated time field."""
+    if value is None:
+        return default
+    if isinstance(value, datetime):
+        return value.timestamp()
+    return float(value)

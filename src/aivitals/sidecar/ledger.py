@@ -1,0 +1,115 @@
+"""The in-memory mirror of every recorded series, and what changed since the last commit.
+
+The writer changes it while applying a group of events and hands the changed
+series to the store in the same transaction; the collector copies it under the
+lock, so a scrape never sees half a group. After a failed commit the ledger is
+reloaded from the store, which still holds the last committed values.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from bisect import bisect_left
+
+from aivitals.catalogue import LABELS, OTHER, Metric, MetricType
+
+from ._metrics import RECORDED_BY_NAME
+
+SeriesKey = tuple[str, tuple[str, ...]]
+
+#: Labels whose values come from events, capped by the catalogue's max_values.
+FOLDED_LABELS = ("model", "service")
+
+
+class Folder:
+    """Keeps a label's distinct values under its cap; later values become ``other``."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.known: set[str] = set()
+        self._lock = threading.Lock()
+
+    def fold(self, value: str) -> str:
+        if value in self.known:
+            return value
+        with self._lock:
+            if len(self.known) < self.cap:
+                self.known.add(value)
+                return value
+        return OTHER
+
+
+class Ledger:
+    """Counters, gauges and histograms by series; histograms hold per-bucket counts, +Inf, then the sum."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self._values: dict[SeriesKey, list[float]] = {}
+        self._dirty: set[SeriesKey] = set()
+        self.folders = {label: Folder(LABELS[label].max_values) for label in FOLDED_LABELS}
+
+    def fold(self, label: str, value: str) -> str:
+        return self.folders[label].fold(value)
+
+    def _series(self, metric: Metric, labels: tuple[str, ...]) -> list[float]:
+        key = (metric.name, labels)
+        values = self._values.get(key)
+        if values is None:
+            size = len(metric.buckets) + 2 if metric.type is MetricType.HISTOGRAM else 1
+            values = self._values[key] = [0.0] * size
+        self._dirty.add(key)
+        return values
+
+    def inc(self, metric: Metric, labels: tuple[str, ...], amount: float = 1.0) -> None:
+        self._series(metric, labels)[0] += amount
+
+    def add(self, metric: Metric, labels: tuple[str, ...], delta: float) -> None:
+        """Move a gauge up or down (open incidents)."""
+        self._series(metric, labels)[0] += delta
+
+    def set_max(self, metric: Metric, labels: tuple[str, ...], value: float) -> None:
+        """Raise a timestamp gauge; an older event never moves it back."""
+        series = self._series(metric, labels)
+        if value > series[0]:
+            series[0] = value
+
+    def observe(self, metric: Metric, labels: tuple[str, ...], value: float) -> None:
+        series = self._series(metric, labels)
+        series[bisect_left(metric.buckets, value)] += 1.0
+        series[-1] += value
+
+    def take_dirty(self) -> dict[str, list[float]]:
+        """Changed series, keyed as the store keys them; the change set starts again empty."""
+        rows = {json.dumps([name, *labels]): list(self._values[(name, labels)]) for name, labels in self._dirty}
+        self._dirty.clear()
+        return rows
+
+    def load(self, rows: dict[str, list[float]]) -> None:
+        """Replace everything with what the store holds."""
+        values: dict[SeriesKey, list[float]] = {}
+        for key, data in rows.items():
+            name, *labels = json.loads(key)
+            metric = RECORDED_BY_NAME.get(name)
+            if metric is None or len(labels) != len(metric.labels):
+                continue  # a series the catalogue no longer has: kept in the store, not exported
+            values[(name, tuple(labels))] = [float(v) for v in data]
+        with self.lock:
+            self._values = values
+            self._dirty.clear()
+            for folder in self.folders.values():
+                folder.known.clear()
+            for (name, labels) in values:
+                for label, value in zip(RECORDED_BY_NAME[name].labels, labels, strict=True):
+                    if label in self.folders and value != OTHER:
+                        self.folders[label].known.add(value)
+
+    def snapshot(self) -> dict[SeriesKey, list[float]]:
+        with self.lock:
+            return {key: list(values) for key, values in self._values.items()}
+
+    def value(self, metric: Metric, labels: tuple[str, ...]) -> list[float] | None:
+        """One series' values (tests and the benchmark read through /metrics instead)."""
+        with self.lock:
+            values = self._values.get((metric.name, labels))
+            return None if values is None else list(values)

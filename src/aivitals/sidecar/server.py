@@ -1,0 +1,134 @@
+"""``aivitals serve``: run the sidecar under uvicorn with one worker.
+
+One worker because the store has one writer: group commit shares each fsync
+among all concurrent requests, which is what makes durable ingest fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sqlite3
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from .settings import Settings, SettingsError, ThresholdsError, load_settings
+
+#: The bearer token is read from the environment, never from the command line (ps shows argv).
+TOKEN_ENV = "AIVITALS_API_TOKEN"
+
+
+def serve(settings: Settings) -> None:
+    """Serve until SIGINT or SIGTERM; queued events are committed before exit.
+
+    Raises OSError or sqlite3.Error when the store cannot be opened.
+    """
+    import uvicorn
+
+    from .app import create_app
+
+    app = create_app(settings)
+    uvicorn.run(app, host=settings.host, port=settings.port, workers=1, lifespan="on",
+                access_log=settings.access_log, log_level="info", server_header=False)
+
+
+class BackgroundSidecar:
+    """The sidecar under uvicorn in a daemon thread, for the demo and tests; port 0 picks a free one.
+
+    ``with BackgroundSidecar(settings) as url: SidecarClient(url).send(...)``
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        import uvicorn
+
+        from .app import create_app
+
+        self.app = create_app(settings)
+        config = uvicorn.Config(self.app, host=settings.host, port=settings.port, lifespan="on",
+                                access_log=settings.access_log, log_level="warning")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name="aivitals-sidecar-server", daemon=True)
+        self.url = ""
+
+    def start(self, timeout: float = 30.0) -> str:
+        """Serve; returns the base URL once the sidecar accepts connections."""
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.app.state.sidecar.close()
+                raise OSError(f"the sidecar did not start on {self._server.config.host}:{self._server.config.port}")
+            time.sleep(0.01)
+        host, port = self._server.servers[0].sockets[0].getsockname()[:2]
+        self.url = f"http://{host}:{port}"
+        return self.url
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Finish the requests in flight, commit what is queued, close the store."""
+        self._server.should_exit = True
+        self._thread.join(timeout)
+        self.app.state.sidecar.close()
+
+    def __enter__(self) -> str:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store", type=Path, help="SQLite file holding the sidecar's state "
+                        "(default: aivitals-sidecar.db)")
+    parser.add_argument("--host", help="address to listen on (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port to listen on (default: 9477)")
+    parser.add_argument("--config", type=Path, help="YAML or JSON file of settings (KPIs, cohorts, fairness "
+                        f"groups, costs, retention); the bearer token comes from ${TOKEN_ENV}")
+    parser.add_argument("--thresholds", type=Path, help="YAML or JSON thresholds file (aivitals.config), exported "
+                        "as aivitals_threshold series for the alerts to read")
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``serve`` on the aivitals CLI."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "serve", help="run the sidecar: a durable event API for labels, outcomes, users and incidents")
+    add_arguments(parser)
+    parser.set_defaults(func=run)
+    return parser
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    settings = load_settings(args.config) if args.config else Settings()
+    overrides: dict[str, Any] = {k: v for k in ("store", "host", "port", "thresholds")
+                                 if (v := getattr(args, k, None)) is not None}
+    token = os.environ.get(TOKEN_ENV)
+    if token:
+        overrides["token"] = token
+    return dataclasses.replace(settings, **overrides)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        settings = settings_from_args(args)
+    except (SettingsError, OSError) as exc:
+        print(f"aivitals serve: {exc}", file=sys.stderr)
+        return 2
+    try:
+        serve(settings)
+    except ThresholdsError as exc:
+        print(f"aivitals serve: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, sqlite3.Error) as exc:
+        print(f"aivitals serve: cannot open the store {settings.store}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``aivitals serve [--store PATH] [--host HOST] [--port PORT] [--config FILE]``."""
+    parser = argparse.ArgumentParser(prog="aivitals serve", description="Run the aivitals sidecar.")
+    add_arguments(parser)
+    return run(parser.parse_args(argv))

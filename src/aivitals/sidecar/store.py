@@ -1,0 +1,371 @@
+"""Where the sidecar's state lives: the ``EventStore`` protocol and its SQLite implementation.
+
+Counters are state in the store, written in the same transaction as the events
+that moved them, so a restart resumes every series exactly and Prometheus never
+sees a counter reset. Only one thread (the group-commit writer) writes; readers
+that compute gauges at scrape time use their own connection, which WAL allows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+
+class StoreError(RuntimeError):
+    """The store could not commit; the client should retry (HTTP 503)."""
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How much the store keeps; older and surplus rows are evicted and counted."""
+
+    prediction_max_count: int
+    prediction_max_age_seconds: float
+    user_max_count: int
+    user_max_age_seconds: float
+    dedup_max_count: int
+    dedup_max_age_seconds: float
+    incident_max_age_seconds: float
+
+
+@dataclass(slots=True)
+class PredictionRow:
+    id: str
+    model: str
+    time: float
+    received: float
+    predicted: bool | int | str
+    #: Whether the predicted class is the positive one; None for multi-class without a positive class.
+    positive: bool | None
+    score: float | None
+    confidence: float | None
+    positive_class: bool | int | str | None
+    groups: dict[str, str]
+    labelled: bool = False
+
+
+@dataclass(slots=True)
+class UserRow:
+    key: bytes
+    first_seen: float
+    last_seen: float
+    valued_at: float | None
+
+
+@dataclass
+class IncidentRow:
+    id: str
+    severity: str
+    source: str
+    occurred: float | None
+    detected: float | None
+    resolved: float | None
+    updated: float
+
+
+class EventStore(Protocol):
+    """What the writer and the collector need from a store; a PostgreSQL store can follow.
+
+    Write methods run inside ``begin()``/``commit()`` on the writer thread only;
+    ``rollback()`` undoes everything since ``begin()``.
+    """
+
+    def begin(self) -> None: ...
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...
+    def close(self) -> None: ...
+    def get_meta(self, key: str) -> bytes | None: ...
+    def put_meta(self, key: str, value: bytes) -> None: ...
+    def load_series(self) -> dict[str, list[float]]: ...
+    def save_series(self, series: dict[str, list[float]]) -> None: ...
+    def claim(self, keys: Sequence[str], received: float) -> set[str]: ...
+    def add_predictions(self, rows: Sequence[PredictionRow]) -> list[bool]: ...
+    def get_prediction(self, prediction_id: str) -> PredictionRow | None: ...
+    def evicted_model(self, prediction_id: str) -> str | None: ...
+    def label_prediction(self, prediction_id: str, labelled_at: float, actual_positive: bool | None) -> None: ...
+    def get_users(self, keys: Sequence[bytes]) -> dict[bytes, UserRow]: ...
+    def put_users(self, rows: Sequence[UserRow], new: int) -> None: ...
+    def get_incident(self, incident_id: str) -> IncidentRow | None: ...
+    def put_incident(self, row: IncidentRow) -> None: ...
+    def delete_incident(self, incident_id: str) -> None: ...
+    def evict(self, now: float) -> dict[str, int]: ...
+    def labelled_scores(self, since: float) -> list[tuple[str, float, int, float]]: ...
+    def active_users(self, since: list[float]) -> list[int]: ...
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS series(key TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS seen(key TEXT NOT NULL UNIQUE, received REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS predictions(
+    id TEXT NOT NULL UNIQUE, model TEXT NOT NULL, time REAL NOT NULL, received REAL NOT NULL,
+    predicted TEXT NOT NULL, positive INTEGER, score REAL, confidence REAL, positive_class TEXT, groups TEXT,
+    labelled_at REAL, actual_positive INTEGER);
+CREATE INDEX IF NOT EXISTS predictions_labelled ON predictions(labelled_at) WHERE labelled_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS evicted(id TEXT NOT NULL UNIQUE, model TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS users(key BLOB PRIMARY KEY, first_seen REAL NOT NULL, last_seen REAL NOT NULL,
+    valued_at REAL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS users_last_seen ON users(last_seen);
+CREATE TABLE IF NOT EXISTS incidents(id TEXT PRIMARY KEY, severity TEXT NOT NULL, source TEXT NOT NULL,
+    occurred REAL, detected REAL, resolved REAL, updated REAL NOT NULL);
+"""
+
+#: Keys per ``IN (...)`` query and parameters per multi-row INSERT, under SQLite's limit (32766).
+_IN_CHUNK = 500
+_MAX_PARAMS = 5000
+#: Age-based eviction scans an index; once every few seconds is enough.
+_AGE_CHECK_SECONDS = 5.0
+
+
+@contextlib.contextmanager
+def _reading() -> Iterator[None]:
+    """Readers raise StoreError, like commits, so callers need not know the database."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise StoreError(f"read failed: {exc}") from exc
+
+
+def _json(value: object) -> str:
+    return "true" if value is True else ("false" if value is False else json.dumps(value))
+
+
+def _dumps(value: object) -> str | None:
+    return None if value is None else _json(value)
+
+
+class SQLiteStore:
+    """SQLite in WAL mode with ``synchronous=FULL``: a commit is on disk when it returns."""
+
+    def __init__(self, path: str | Path, retention: Retention) -> None:
+        self.path = Path(path)
+        self.retention = retention
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.exists():
+            # the store holds the user-key secret: readable by its owner only
+            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+        self._db = self._connect()
+        self._db.executescript(_SCHEMA)
+        self._reader = self._connect()
+        self._reader.execute("PRAGMA query_only=ON")
+        self._reader_lock = threading.Lock()
+        self._counts: dict[str, int] = {}
+        self._recount()
+        self._next_age_check = 0.0
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        return db
+
+    def _recount(self) -> None:
+        for table in ("predictions", "users", "seen", "evicted"):
+            self._counts[table] = self._db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+    # --- transactions -------------------------------------------------------------------
+    def begin(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def commit(self) -> None:
+        try:
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise StoreError(f"commit failed: {exc}") from exc
+
+    def rollback(self) -> None:
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
+        self._recount()
+
+    def close(self) -> None:
+        with self._reader_lock:
+            self._reader.close()
+        self._db.close()
+
+    # --- meta and series -------------------------------------------------------------------
+    def get_meta(self, key: str) -> bytes | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def put_meta(self, key: str, value: bytes) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    def load_series(self) -> dict[str, list[float]]:
+        return {key: json.loads(data) for key, data in self._db.execute("SELECT key, data FROM series")}
+
+    def save_series(self, series: dict[str, list[float]]) -> None:
+        self._db.executemany("INSERT OR REPLACE INTO series(key, data) VALUES (?, ?)",
+                             [(key, json.dumps(values)) for key, values in series.items()])
+
+    # --- events -----------------------------------------------------------------------------
+    def _insert_new(self, table: str, columns: str, rows: Sequence[tuple[Any, ...]]) -> set[Any]:
+        """INSERT OR IGNORE in chunks; the first column's values of the rows that went in."""
+        inserted: set[Any] = set()
+        if not rows:
+            return inserted
+        width = len(rows[0])
+        per = max(1, _MAX_PARAMS // width)
+        one = "(" + ",".join("?" * width) + ")"
+        for i in range(0, len(rows), per):
+            chunk = rows[i:i + per]
+            sql = (f"INSERT OR IGNORE INTO {table}({columns}) VALUES {','.join([one] * len(chunk))}"
+                   f" RETURNING {columns.split(',', 1)[0]}")
+            inserted.update(k for (k,) in self._db.execute(sql, [v for row in chunk for v in row]))
+        self._counts[table] += len(inserted)
+        return inserted
+
+    def claim(self, keys: Sequence[str], received: float) -> set[str]:
+        """Record event ids; returns those not seen before (each once, however often it repeats)."""
+        return self._insert_new("seen", "key,received", [(k, received) for k in keys])
+
+    def add_predictions(self, rows: Sequence[PredictionRow]) -> list[bool]:
+        """Store predictions; False for an id already stored (or earlier in ``rows``)."""
+        inserted = self._insert_new(
+            "predictions", "id,model,time,received,predicted,positive,score,confidence,positive_class,groups",
+            [(r.id, r.model, r.time, r.received, _json(r.predicted), None if r.positive is None else int(r.positive),
+              r.score, r.confidence, _dumps(r.positive_class), json.dumps(r.groups) if r.groups else None)
+             for r in rows])
+        fresh = []
+        for r in rows:
+            fresh.append(r.id in inserted)
+            inserted.discard(r.id)  # a repeat of the id later in rows is a duplicate
+        return fresh
+
+    def get_prediction(self, prediction_id: str) -> PredictionRow | None:
+        row = self._db.execute(
+            "SELECT model, time, received, predicted, positive, score, confidence, positive_class, groups,"
+            " labelled_at FROM predictions WHERE id=?", (prediction_id,)).fetchone()
+        if row is None:
+            return None
+        model, t, received, predicted, positive, score, confidence, positive_class, groups, labelled_at = row
+        return PredictionRow(
+            prediction_id, model, t, received, json.loads(predicted), None if positive is None else bool(positive),
+            score, confidence, None if positive_class is None else json.loads(positive_class),
+            json.loads(groups) if groups else {}, labelled_at is not None)
+
+    def evicted_model(self, prediction_id: str) -> str | None:
+        row = self._db.execute("SELECT model FROM evicted WHERE id=?", (prediction_id,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def label_prediction(self, prediction_id: str, labelled_at: float, actual_positive: bool | None) -> None:
+        self._db.execute("UPDATE predictions SET labelled_at=?, actual_positive=? WHERE id=?",
+                         (labelled_at, None if actual_positive is None else int(actual_positive), prediction_id))
+
+    def get_users(self, keys: Sequence[bytes]) -> dict[bytes, UserRow]:
+        found: dict[bytes, UserRow] = {}
+        for i in range(0, len(keys), _IN_CHUNK):
+            chunk = keys[i:i + _IN_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for key, first, last, valued in self._db.execute(
+                    f"SELECT key, first_seen, last_seen, valued_at FROM users WHERE key IN ({marks})", chunk):
+                found[bytes(key)] = UserRow(bytes(key), first, last, valued)
+        return found
+
+    def put_users(self, rows: Sequence[UserRow], new: int) -> None:
+        """Insert or update users; ``new`` of them were not stored before."""
+        self._db.executemany(
+            "INSERT OR REPLACE INTO users(key, first_seen, last_seen, valued_at) VALUES (?, ?, ?, ?)",
+            [(r.key, r.first_seen, r.last_seen, r.valued_at) for r in rows])
+        self._counts["users"] += new
+
+    def get_incident(self, incident_id: str) -> IncidentRow | None:
+        row = self._db.execute("SELECT severity, source, occurred, detected, resolved, updated FROM incidents"
+                               " WHERE id=?", (incident_id,)).fetchone()
+        return None if row is None else IncidentRow(incident_id, *row)
+
+    def put_incident(self, row: IncidentRow) -> None:
+        self._db.execute("INSERT OR REPLACE INTO incidents(id, severity, source, occurred, detected, resolved,"
+                         " updated) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         (row.id, row.severity, row.source, row.occurred, row.detected, row.resolved, row.updated))
+
+    def delete_incident(self, incident_id: str) -> None:
+        self._db.execute("DELETE FROM incidents WHERE id=?", (incident_id,))
+
+    # --- retention ----------------------------------------------------------------------------
+    def evict(self, now: float) -> dict[str, int]:
+        """Drop surplus and expired predictions, user keys and event ids; counts of what went."""
+        r = self.retention
+        evicted = {"prediction": 0, "activity": 0}
+        age_check = now >= self._next_age_check
+        if age_check:
+            self._next_age_check = now + _AGE_CHECK_SECONDS
+        surplus = self._counts["predictions"] - r.prediction_max_count
+        if surplus > 0:
+            evicted["prediction"] += self._evict_predictions(
+                "rowid IN (SELECT rowid FROM predictions ORDER BY rowid LIMIT ?)", surplus)
+        if age_check:
+            evicted["prediction"] += self._evict_predictions(
+                "rowid < ?", self._first_rowid_since("predictions", now - r.prediction_max_age_seconds))
+        surplus = self._counts["users"] - r.user_max_count
+        if surplus > 0:
+            evicted["activity"] += self._delete(
+                "users", "key IN (SELECT key FROM users ORDER BY last_seen LIMIT ?)", surplus)
+        if age_check:
+            evicted["activity"] += self._delete("users", "last_seen < ?", now - r.user_max_age_seconds)
+        surplus = self._counts["seen"] - r.dedup_max_count
+        if surplus > 0:
+            self._delete("seen", "rowid IN (SELECT rowid FROM seen ORDER BY rowid LIMIT ?)", surplus)
+        if age_check:
+            self._delete("seen", "rowid < ?", self._first_rowid_since("seen", now - r.dedup_max_age_seconds))
+            self._db.execute("DELETE FROM incidents WHERE resolved IS NOT NULL AND updated < ?",
+                             (now - r.incident_max_age_seconds,))
+        return evicted
+
+    def _first_rowid_since(self, table: str, cutoff: float) -> int:
+        """The first rowid received at or after ``cutoff``: rows are appended in receipt order,
+        so a binary search over rowids replaces an index on ``received`` that every insert would pay for."""
+        lo, hi = self._db.execute(f"SELECT min(rowid), max(rowid) FROM {table}").fetchone()
+        if lo is None:
+            return 0
+        hi += 1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            row = self._db.execute(f"SELECT rowid, received FROM {table} WHERE rowid >= ? ORDER BY rowid LIMIT 1",
+                                   (mid,)).fetchone()
+            if row is None or row[1] >= cutoff:
+                hi = mid
+            else:
+                lo = row[0] + 1
+        return int(lo)
+
+    def _evict_predictions(self, where: str, arg: float) -> int:
+        # remember what was evicted, so a late label is counted as expired rather than unknown
+        cur = self._db.execute(
+            f"INSERT OR REPLACE INTO evicted(id, model) SELECT id, model FROM predictions WHERE {where}", (arg,))
+        self._counts["evicted"] += cur.rowcount  # a replaced id counts twice: the trim below errs on the safe side
+        surplus = self._counts["evicted"] - self.retention.prediction_max_count
+        if surplus > 0:
+            self._delete("evicted", "rowid IN (SELECT rowid FROM evicted ORDER BY rowid LIMIT ?)", surplus)
+        return self._delete("predictions", where, arg)
+
+    def _delete(self, table: str, where: str, arg: float) -> int:
+        n = self._db.execute(f"DELETE FROM {table} WHERE {where}", (arg,)).rowcount
+        self._counts[table] -= n
+        return int(n)
+
+    # --- readers (any thread) ----------------------------------------------------------------
+    def labelled_scores(self, since: float) -> list[tuple[str, float, int, float]]:
+        """(model, score, actual positive, labelled at) of binary predictions labelled since ``since``."""
+        with self._reader_lock, _reading():
+            return self._reader.execute(
+                "SELECT model, score, actual_positive, labelled_at FROM predictions WHERE labelled_at >= ?"
+                " AND score IS NOT NULL AND actual_positive IS NOT NULL", (since,)).fetchall()
+
+    def active_users(self, since: list[float]) -> list[int]:
+        """Distinct users last seen at or after each cut-off."""
+        with self._reader_lock, _reading():
+            return [self._reader.execute("SELECT count(*) FROM users WHERE last_seen >= ?", (cut,)).fetchone()[0]
+                    for cut in since]
+
+    def counts(self) -> dict[str, int]:
+        """Rows held now, by table (for tests and the benchmark)."""
+        return dict(self._counts)

@@ -1,0 +1,129 @@
+"""Helpers shared by the sidecar tests: a settable clock, reading /metrics, a real uvicorn subprocess."""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from aivitals.sidecar import Settings
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+NOW = 1_790_000_000.0  # 2026-09-21, a fixed "now" for in-process tests
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: float = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def settings(tmp_path: Path, **overrides: Any) -> Settings:
+    """Settings with declared KPIs, outcomes, groups and costs, storing under tmp_path."""
+    base: dict[str, Any] = {
+        "store": tmp_path / "sidecar.db",
+        "kpis": ("signup", "retention"),
+        "outcome_kinds": ("ticket_resolved",),
+        "fairness": {"region": ("eu", "us"), "age_band": ("young", "old")},
+        "eligible_users": 1000,
+        "fixed_costs_usd_per_month": {"compute": 1200.0, "storage": 80.0, "maintenance": 400.0},
+        "derived_refresh_seconds": 0.0,
+    }
+    base.update(overrides)
+    return Settings(**base)
+
+
+def sample(text: str, name: str, labels: Mapping[str, str] | None = None) -> float | None:
+    """The value of one sample in an exposition, or None when absent."""
+    want = dict(labels or {})
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            if s.name == name and s.labels == want:
+                return float(s.value)
+    return None
+
+
+def samples(text: str, name: str) -> dict[tuple[tuple[str, str], ...], float]:
+    """Every sample of one name, keyed by its sorted labels."""
+    out = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            if s.name == name:
+                out[tuple(sorted(s.labels.items()))] = float(s.value)
+    return out
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def get(port: int, path: str, timeout: float = 5.0) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def start_sidecar(store: Path, port: int, config: Mapping[str, Any] | None = None,
+                  env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """``python -m aivitals.sidecar`` on 127.0.0.1:port; returns once /readyz answers 200."""
+    args = [sys.executable, "-m", "aivitals.sidecar", "--store", str(store), "--port", str(port)]
+    if config is not None:
+        path = store.with_suffix(".config.json")
+        path.write_text(json.dumps(config))
+        args += ["--config", str(path)]
+    environ = {**os.environ, "PYTHONPATH": str(SRC), **(env or {})}
+    proc = subprocess.Popen(args, env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"sidecar exited: {proc.stderr.read().decode() if proc.stderr else ''}")
+        with contextlib.suppress(OSError):
+            if get(port, "/readyz", timeout=1.0)[0] == 200:
+                return proc
+        time.sleep(0.05)
+    stop(proc)
+    raise RuntimeError("sidecar did not become ready in 30 s")
+
+
+def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+    if proc.stderr:
+        proc.stderr.close()
+
+
+@contextlib.contextmanager
+def running_sidecar(store: Path, config: Mapping[str, Any] | None = None,
+                    env: Mapping[str, str] | None = None) -> Iterator[int]:
+    port = free_port()
+    proc = start_sidecar(store, port, config, env)
+    try:
+        yield port
+    finally:
+        stop(proc)
