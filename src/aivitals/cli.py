@@ -27,6 +27,8 @@ def _delegate(module: str, prefix: Sequence[str] = ()) -> Callable[[argparse.Nam
 
 
 _DELEGATED = {
+    "serve": ("aivitals.sidecar.server", "run the sidecar: a durable event API for labels, outcomes, users, "
+                                         "surveys, incidents and training runs"),
     "reference": ("aivitals.drift.profile", "build a reference profile: aivitals reference build DATA --out FILE"),
     "drift": ("aivitals.drift.cli", "compare data to a reference: PSI, KS and JS per feature; exit 1 on drift"),
 }
