@@ -40,9 +40,9 @@ def stop(process: subprocess.Popen[str]) -> int:
 
 
 def test_prometheus_scrapes_the_demo_and_reports_the_same_request_and_token_totals():
-    port = free_port()
-    demo = start_demo(port, "--duration", "12", "--hold")
-    prometheus = Prometheus([f"127.0.0.1:{port}"])
+    port, sidecar_port = free_port(), free_port()
+    demo = start_demo(port, "--duration", "12", "--hold", "--sidecar-port", str(sidecar_port))
+    prometheus = Prometheus([f"127.0.0.1:{port}", f"127.0.0.1:{sidecar_port}"])
     try:
         totals = read_totals(demo)
         assert totals["requests_total"] > 100
@@ -58,6 +58,12 @@ def test_prometheus_scrapes_the_demo_and_reports_the_same_request_and_token_tota
         assert prometheus.scalar('sum(aivitals_time_to_first_chunk_seconds_count{model="claude-haiku-4-5"})') > 0
         assert prometheus.scalar('sum(aivitals_requests_total{outcome="refused"})') > 0
         assert prometheus.scalar('sum(aivitals_requests_total{outcome=~"error|timeout"})') > 0
+        assert totals["sidecar_events_failed"] == 0
+        # the sidecar beside the demo feeds the tiles the SDK cannot see
+        for series in ("aivitals_kpi_exposures_total", "aivitals_active_users", "aivitals_eligible_users",
+                       "aivitals_incident_time_to_detect_seconds_count", "aivitals_confusion_total",
+                       "aivitals_survey_responses_total", "aivitals_fixed_cost_usd_per_month"):
+            assert prometheus.wait_for(f"count({series}) > bool 0", 1.0) == 1.0, series
 
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
             exposition = response.read()
@@ -88,10 +94,11 @@ def test_the_same_seed_gives_the_same_tickets():
 
 
 def test_the_demo_exits_cleanly_on_ctrl_c():
-    demo = start_demo(free_port())
+    demo = start_demo(free_port(), "--sidecar-port", "0")
     assert demo.stdout is not None
     assert "serving" in demo.stdout.readline()
-    demo.stdout.readline()  # the first refresh
+    while not demo.stdout.readline().startswith("sim day"):  # up to the first refresh of the tiles
+        pass
     demo.send_signal(signal.SIGINT)
     out, _ = demo.communicate(timeout=30)
     assert demo.returncode == 0

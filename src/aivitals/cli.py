@@ -11,7 +11,8 @@ def _demo(args: argparse.Namespace) -> int:
     from .demo import Demo, DemoOptions
 
     options = DemoOptions(duration=args.duration, port=args.port, seed=args.seed, speed=args.speed,
-                          plain=args.plain or not sys.stdout.isatty(), hold=args.hold, prometheus=args.prometheus)
+                          plain=args.plain or not sys.stdout.isatty(), hold=args.hold, prometheus=args.prometheus,
+                          sidecar=not args.no_sidecar, sidecar_port=args.sidecar_port)
     return Demo(options).run()
 
 
@@ -59,6 +60,10 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--plain", action="store_true", help="one plain line per refresh, for scripts")
     demo.add_argument("--hold", action="store_true",
                       help="after --duration, keep serving /metrics until Ctrl-C or SIGTERM")
+    demo.add_argument("--sidecar-port", type=int, default=9477,
+                      help="port for the sidecar beside the demo, on 127.0.0.1 (default 9477; 0 picks a free one)")
+    demo.add_argument("--no-sidecar", action="store_true",
+                      help="run without the sidecar: the KPI, adoption and time-to-detect tiles stay empty")
     demo.add_argument("--prometheus", action="store_true",
                       help="also start a local Prometheus (needs the prometheus binary on PATH)")
     demo.set_defaults(run=_demo)

@@ -7,14 +7,18 @@ import math
 import random
 import signal
 import sys
+import tempfile
 import threading
 import time
+import urllib.request
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TextIO
 
 from prometheus_client import CollectorRegistry
+from prometheus_client.parser import text_string_to_metric_families
 
 from ..collectors import register_collectors
 from ..drift import DriftRecorder
@@ -39,6 +43,8 @@ class DemoOptions:
     window: float = 30.0  # real seconds the tiles look back over
     rate: float = 1.5  # simulated tickets per second at the daily peak, before spikes
     prometheus: bool = False
+    sidecar: bool = True  # run the sidecar beside the service (needs the sidecar extra)
+    sidecar_port: int = 9477
 
 
 class Demo:
@@ -51,17 +57,38 @@ class Demo:
         self.clock = SimClock(options.speed)
         self.tracker = Tracker(self.registry, service=SERVICE, prices=DEMO_PRICES, clock=self.clock)
         register_collectors(self.registry)  # the host's CPU and memory; GPUs where NVML finds any
+        self.sidecar: Any = None
+        self.feed: Any = None
+        self.sidecar_note = ""
+        if options.sidecar:
+            self._start_sidecar()
         drift = DriftRecorder(reference_profile(options.seed), "ticket-router-v3", registry=self.registry,
                               feature_names=("ticket_length", "customer_tenure_days", "channel"))
-        self.service = DemoService(self.tracker, self.clock, options.seed, drift)
+        self.service = DemoService(self.tracker, self.clock, options.seed, drift, self.feed)
         self.shape = Shape(options.rate, options.seed)
         self.tiles = executive_tiles()
-        self.history: deque[tuple[float, Snapshot]] = deque()
+        self.history: deque[tuple[float, float, Snapshot]] = deque()
         self.stop = threading.Event()
         self.tickets = 0
         self.in_flight = threading.Semaphore(200)  # never let a slow machine queue tickets without bound
         self.pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="aivitals-demo")
         self._server: Any = None
+
+    def _start_sidecar(self) -> None:
+        """The sidecar in this process, on a store in a temporary directory, and the feed that fills it."""
+        try:
+            from ..sidecar.client import SidecarClient
+            from ..sidecar.server import BackgroundSidecar
+            from .feed import SidecarFeed, sidecar_settings
+        except ImportError:
+            self.sidecar_note = "the sidecar needs its extra: pip install 'aivitals[sidecar]'"
+            return
+        self._store_dir = tempfile.TemporaryDirectory(prefix="aivitals-demo-")
+        store = Path(self._store_dir.name) / "sidecar.db"
+        self.sidecar = BackgroundSidecar(sidecar_settings(store, self.options.sidecar_port))
+        self.sidecar_url = self.sidecar.start()
+        self.feed = SidecarFeed(SidecarClient(self.sidecar_url), self.options.seed)
+        self.feed.start()
 
     def _dispatch(self) -> None:
         """Send tickets at the simulated rate (Poisson arrivals per 50 ms tick)."""
@@ -79,23 +106,36 @@ class Demo:
                 future.add_done_callback(lambda _: self.in_flight.release())
                 self.tickets += 1
 
-    def _refresh(self) -> str:
-        now = time.monotonic()
+    def _snapshot(self) -> Snapshot:
+        """The demo's own series and, when it runs, the sidecar's, as one scrape would see them."""
         snap = snapshot(self.registry)
-        self.history.append((now, snap))
+        if self.sidecar is not None:
+            try:
+                with urllib.request.urlopen(self.sidecar_url + "/metrics", timeout=5) as response:
+                    text = response.read().decode()
+                for family in text_string_to_metric_families(text):
+                    for s in family.samples:
+                        snap[(s.name, frozenset(s.labels.items()))] = s.value
+            except OSError:
+                pass
+        return snap
+
+    def _refresh(self) -> str:
+        now, sim = time.monotonic(), self.clock()
+        snap = self._snapshot()
+        self.history.append((now, sim, snap))
         while len(self.history) > 2 and now - self.history[1][0] >= self.options.window:
             self.history.popleft()
-        then = self.history[0][1] if len(self.history) > 1 else {}
+        _, sim_then, then = self.history[0] if len(self.history) > 1 else (now, sim, {})
         for tile in self.tiles:
-            tile.update(snap, then)
-        sim = self.clock()
+            tile.update(snap, then, sim - sim_then)
         clock_text = f"day {int(sim // 86400) + 1} {int(sim % 86400 // 3600):02d}:{int(sim % 3600 // 60):02d}"
         if self.options.plain:
             return plain_line(self.tiles, clock_text)
         requests = total(snap, "aivitals_requests_total")
         spend = total(snap, "aivitals_cost_usd_total")
         header = (f"aivitals demo · {SERVICE} · simulated {clock_text} (x{self.options.speed:g}) · "
-                  f"metrics at {self.url}")
+                  f"metrics at {self.url}" + (f" and {self.sidecar_url}/metrics" if self.sidecar else ""))
         footer = (f"  totals: {requests:,.0f} model calls · ${spend:,.2f} spent · "
                   f"{total(snap, 'aivitals_tokens_total', token_type='input') + total(snap, 'aivitals_tokens_total', token_type='output'):,.0f} tokens"  # noqa: E501
                   "\n  Ctrl-C to stop. The other 24 vitals: aivitals build → dashboards/, alerts/")
@@ -111,14 +151,22 @@ class Demo:
         snap = snapshot(self.registry)
         tokens = {t: total(snap, "aivitals_tokens_total", token_type=t)
                   for t in ("input", "output", "cached_input", "cache_creation", "reasoning")}
-        return {"requests_total": total(snap, "aivitals_requests_total"), "tokens_total": tokens,
-                "cost_usd_total": total(snap, "aivitals_cost_usd_total"), "tickets": self.tickets}
+        totals: dict[str, Any] = {"requests_total": total(snap, "aivitals_requests_total"), "tokens_total": tokens,
+                                  "cost_usd_total": total(snap, "aivitals_cost_usd_total"), "tickets": self.tickets}
+        if self.feed is not None:
+            totals["sidecar_events_sent"] = self.feed.sent
+            totals["sidecar_events_failed"] = self.feed.failed
+        return totals
 
     def run(self) -> int:
         self._server, _ = start_http_server(self.options.port, "127.0.0.1", self.registry)
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, lambda *_: self.stop.set())
         print(f"aivitals demo: serving {self.url}", file=self.out, flush=True)
+        if self.sidecar is not None:
+            print(f"aivitals demo: sidecar at {self.sidecar_url} (/metrics, /docs)", file=self.out, flush=True)
+        elif self.sidecar_note:
+            print(f"aivitals demo: {self.sidecar_note}", file=self.out, flush=True)
         dispatcher = threading.Thread(target=self._dispatch, name="aivitals-demo-dispatch", daemon=True)
         dispatcher.start()
         deadline = time.monotonic() + self.options.duration if self.options.duration > 0 else math.inf
@@ -132,10 +180,17 @@ class Demo:
             self.stop.set()
             dispatcher.join()
             self.pool.shutdown(wait=True, cancel_futures=True)
+            if self.feed is not None:
+                self.feed.stop()
         print(json.dumps(self.totals(), sort_keys=True), file=self.out, flush=True)
-        if self.options.hold:
-            self._hold()
-        self._server.shutdown()
+        try:
+            if self.options.hold:
+                self._hold()
+        finally:
+            self._server.shutdown()
+            if self.sidecar is not None:
+                self.sidecar.stop()
+                self._store_dir.cleanup()
         return 0
 
     def _hold(self) -> None:

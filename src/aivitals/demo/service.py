@@ -106,11 +106,13 @@ class DemoService:
     """The simulated service. Each ticket draws from its own seeded generator, so a seed
     gives the same tickets whatever the thread scheduling."""
 
-    def __init__(self, tracker: Tracker, clock: SimClock, seed: int = 0, drift: Any = None) -> None:
+    def __init__(self, tracker: Tracker, clock: SimClock, seed: int = 0, drift: Any = None,
+                 feed: Any = None) -> None:
         self.tracker = tracker
         self.clock = clock
         self.seed = seed
         self.drift = drift  # a DriftRecorder for the classifier, or None
+        self.feed = feed  # a SidecarFeed, or None without the sidecar
         track = tracker.track
         self.chat = {model: track(model=model)(self._chat_fn(model)) for model in ("gpt-4o-mini", "gpt-4o")}
         self.stream = track(model="claude-haiku-4-5", provider="anthropic")(self._stream_fn)
@@ -172,14 +174,16 @@ class DemoService:
         confidence = min(0.999, rnd.betavariate(9, 1.5) * (0.93 if features[0] > 600 else 1.0))
         if self.drift is not None:
             self.drift.record(features, prediction=confidence)
-        return {"label": "billing", "confidence": confidence}
+        return {"label": "billing", "confidence": confidence, "channel": features[2]}
 
     def handle_ticket(self, index: int) -> None:
         """What one support ticket costs: classify, embed, retrieve, answer, evaluate."""
         tracker = self.tracker
         rnd = random.Random(self.seed * 1_000_003 + index)
+        resolved = False
+        routed = None
         try:
-            self.classify(rnd)
+            routed = self.classify(rnd)
             tracker.record_override("suggested", model="ticket-router-v3")
             if rnd.random() < 0.08:
                 tracker.record_override("overridden", model="ticket-router-v3")
@@ -203,9 +207,12 @@ class DemoService:
             tracker.record_evaluation("hallucination", rnd.random() > 0.014, model=model)
             tracker.record_evaluation("citation", rnd.random() < 0.965, model=model)
             if rnd.random() < 0.62:
+                resolved = True
                 tracker.record_outcome("ticket_resolved", value_usd=6.50)
         except (RateLimitError, APITimeoutError):
             pass  # recorded by the decorator as error or timeout; the ticket goes to a person
+        if self.feed is not None and routed is not None:
+            self.feed.ticket(index, rnd, routed["channel"], routed["confidence"], resolved)
 
 
 def _pick(rnd: random.Random) -> str:

@@ -57,7 +57,7 @@ class Tile:
     unit: str
     vital: Vital
     feeder: str
-    compute: Callable[[Snapshot, Snapshot], float | None]
+    compute: Callable[[Snapshot, Snapshot, float], float | None]
     history: deque[float] = field(default_factory=lambda: deque(maxlen=30))
     value: float | None = None
 
@@ -75,8 +75,9 @@ class Tile:
                 return level
         return "ok"
 
-    def update(self, now: Snapshot, then: Snapshot) -> None:
-        value = self.compute(now, then)
+    def update(self, now: Snapshot, then: Snapshot, seconds: float) -> None:
+        """Compute from two snapshots ``seconds`` (simulated) apart."""
+        value = self.compute(now, then, seconds)
         self.value = value
         if value is not None and not math.isnan(value):
             self.history.append(value)
@@ -90,7 +91,7 @@ def _ratio(num: float, den: float) -> float:
     return num / den if den > 0 else math.nan
 
 
-def _kpi_delta(now: Snapshot, then: Snapshot) -> float | None:
+def _kpi_delta(now: Snapshot, then: Snapshot, seconds: float) -> float | None:
     if not has(now, "aivitals_kpi_exposures_total"):
         return None
     rates = [_ratio(_delta(now, then, "aivitals_kpi_conversions_total", cohort=c),
@@ -98,26 +99,31 @@ def _kpi_delta(now: Snapshot, then: Snapshot) -> float | None:
     return rates[0] - rates[1]
 
 
-def _cost_per_outcome(now: Snapshot, then: Snapshot) -> float | None:
-    return _ratio(_delta(now, then, "aivitals_cost_usd_total"), _delta(now, then, "aivitals_business_outcomes_total"))
+SECONDS_PER_MONTH = 2629746  # the catalogue's query prorates fixed monthly costs the same way
 
 
-def _hallucination(now: Snapshot, then: Snapshot) -> float | None:
+def _cost_per_outcome(now: Snapshot, then: Snapshot, seconds: float) -> float | None:
+    fixed = total(now, "aivitals_fixed_cost_usd_per_month") * seconds / SECONDS_PER_MONTH
+    return _ratio(_delta(now, then, "aivitals_cost_usd_total") + fixed,
+                  _delta(now, then, "aivitals_business_outcomes_total"))
+
+
+def _hallucination(now: Snapshot, then: Snapshot, seconds: float) -> float | None:
     return _ratio(_delta(now, then, "aivitals_evaluations_total", evaluator="hallucination", verdict="fail"),
                   _delta(now, then, "aivitals_evaluations_total", evaluator="hallucination"))
 
 
-def _adoption(now: Snapshot, then: Snapshot) -> float | None:
+def _adoption(now: Snapshot, then: Snapshot, seconds: float) -> float | None:
     if not has(now, "aivitals_active_users"):
         return None
     return _ratio(total(now, "aivitals_active_users", window="7d"), total(now, "aivitals_eligible_users"))
 
 
-def _p95(now: Snapshot, then: Snapshot) -> float | None:
+def _p95(now: Snapshot, then: Snapshot, seconds: float) -> float | None:
     return quantile_increase(now, then, "aivitals_request_duration_seconds", 0.95)
 
 
-def _time_to_detect(now: Snapshot, then: Snapshot) -> float | None:
+def _time_to_detect(now: Snapshot, then: Snapshot, seconds: float) -> float | None:
     if not has(now, "aivitals_incident_time_to_detect_seconds_count"):
         return None
     count = total(now, "aivitals_incident_time_to_detect_seconds_count")
