@@ -6,7 +6,9 @@ delta's z-score, the SLIs of the SLOs. Same tokens as a vital's query.
 
 from __future__ import annotations
 
-from .schema import Derived, Unit
+from dataclasses import replace
+
+from .schema import Dashboard, Derived, Unit
 from .slos import LATENCY_SLO_SECONDS, SLO_WINDOWS
 
 SM = "namespace, service, model"
@@ -36,7 +38,7 @@ _CT, _NT = _kpi("conversions", "treatment"), _kpi("exposures", "treatment")
 _CC, _NC = _kpi("conversions", "control"), _kpi("exposures", "control")
 _POOLED = f"(({_CT} + {_CC}) / ({_NT} + {_NC}))"
 
-DERIVED: tuple[Derived, ...] = (
+_DERIVED: tuple[Derived, ...] = (
     Derived("service_model:aivitals_requests:rateWINDOW",
             f"sum by ({SM}) (rate(aivitals_requests_total{{SEL}}[WINDOW]))",
             "Model calls per second.", Unit.NONE, ("1m", "5m", "1h"), "reqps"),
@@ -104,3 +106,28 @@ DERIVED: tuple[Derived, ...] = (
             "aivitals series each scrape job exposes: the known targets, so one that stops reporting is noticed.",
             Unit.NONE, (), "short"),
 )
+
+_E, _Q, _B, _O = Dashboard.ENGINEERING, Dashboard.QUALITY, Dashboard.BUSINESS, Dashboard.OPERATIONS
+#: The dashboard each companion series is shown on (next to the vital it explains).
+_PLACEMENT: dict[str, Dashboard] = {
+    "service_model:aivitals_requests:rateWINDOW": _E,
+    "service_model_outcome:aivitals_requests:rateWINDOW": _E,
+    f"{_LAT_REC}:p50_rateWINDOW": _E,
+    f"{_LAT_REC}:p99_rateWINDOW": _E,
+    f"{_LAT_REC}:p99_p50_ratio_rate5m": _E,
+    "service_model:aivitals_time_to_first_chunk_seconds:p95_rate5m": _E,
+    "service_model:aivitals_slo_latency_errors:ratio_rateWINDOW": _E,
+    "service_model:aivitals_capacity:utilization_peak1d": _E,
+    "service_model_token_type:aivitals_tokens:rate5m": _E,
+    "service_model:aivitals_cost_usd:rate1h": _E,
+    "model:aivitals_precision:ratio_rateWINDOW": _Q,
+    "model:aivitals_recall:ratio_rateWINDOW": _Q,
+    "model:aivitals_f1:ratio_rateWINDOW": _Q,
+    "kpi:aivitals_kpi_delta:zscore_increaseWINDOW": _B,
+    "group:aivitals_group_accuracy:ratio": _Q,
+    "service_model:aivitals_override_reversal:ratio_rateWINDOW": _B,
+    "model:aivitals_model_training_age_seconds:max": _O,
+    "job:aivitals_series:count": _O,
+}
+
+DERIVED: tuple[Derived, ...] = tuple(replace(d, dashboard=_PLACEMENT.get(d.record)) for d in _DERIVED)

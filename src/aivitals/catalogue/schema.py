@@ -212,6 +212,8 @@ class Derived:
     unit: Unit
     windows: tuple[str, ...] = ()
     grafana_unit: str = "short"
+    #: Where a panel shows it; None for series only rules read.
+    dashboard: Dashboard | None = None
 
 
 @dataclass(frozen=True)
