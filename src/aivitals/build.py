@@ -42,7 +42,7 @@ def write(files: dict[str, str], out: Path) -> None:
         path.write_text(text, encoding="utf-8")
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "build", help="generate alerts/, dashboards/ and docs/ from the catalogue")
     _arguments(parser)

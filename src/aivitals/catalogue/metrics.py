@@ -30,9 +30,9 @@ _SDK, _SIDECAR, _COLLECTOR, _CONFIG = Source.SDK, Source.SIDECAR, Source.COLLECT
 METRICS: tuple[Metric, ...] = (
     # --- SDK: one model call -------------------------------------------------
     Metric("aivitals_requests_total", C, Unit.NONE, "Model calls, by how they ended.",
-           CALL_LABELS + ("outcome",), _SDK),
+           (*CALL_LABELS, "outcome"), _SDK),
     Metric("aivitals_request_errors_total", C, Unit.NONE, "Failed model calls, by exception class.",
-           CALL_LABELS + ("error_type",), _SDK),
+           (*CALL_LABELS, "error_type"), _SDK),
     Metric("aivitals_request_duration_seconds", H, Unit.SECONDS, "Duration of a model call, end to end.",
            CALL_LABELS, _SDK, buckets=DURATION_BUCKETS),
     Metric("aivitals_time_to_first_chunk_seconds", H, Unit.SECONDS,
@@ -42,9 +42,9 @@ METRICS: tuple[Metric, ...] = (
            buckets=TPOT_BUCKETS),
     Metric("aivitals_tokens_total", C, Unit.TOKENS,
            "Tokens used. input and output are totals; cached_input and cache_creation are part of input, "
-           "reasoning is part of output.", CALL_LABELS + ("token_type",), _SDK),
+           "reasoning is part of output.", (*CALL_LABELS, "token_type"), _SDK),
     Metric("aivitals_request_tokens", H, Unit.TOKENS, "Tokens per call (input and output totals).",
-           CALL_LABELS + ("token_type",), _SDK, buckets=TOKEN_BUCKETS,
+           (*CALL_LABELS, "token_type"), _SDK, buckets=TOKEN_BUCKETS,
            label_values=(("token_type", ("input", "output")),)),
     Metric("aivitals_cost_usd_total", C, Unit.USD, "Spend on model calls from the price table, in US dollars.",
            ("service", "model", "provider", "cost_kind"), _SDK),
@@ -147,7 +147,7 @@ METRICS: tuple[Metric, ...] = (
            ("model", "feature", "le"), _SDK),
     # --- GPU and host --------------------------------------------------------------------
     *(
-        Metric(f"aivitals_gpu_{name}", kind, unit, help_, ("gpu", "uuid", "gpu_name", "mig_instance") + extra,
+        Metric(f"aivitals_gpu_{name}", kind, unit, help_, ("gpu", "uuid", "gpu_name", "mig_instance", *extra),
                _COLLECTOR)
         for name, kind, unit, help_, extra in (
             ("utilization_ratio", G, Unit.RATIO, "Share of time a kernel ran on the GPU.", ()),

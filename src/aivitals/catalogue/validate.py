@@ -34,9 +34,9 @@ def _check_metric(metric: Metric) -> Iterable[str]:
         for unit in Unit:
             if unit is not Unit.NONE and base.endswith("_" + unit.value):
                 yield f"{name}: ends in {unit.value!r} but declares no unit"
-    if metric.type is MetricType.HISTOGRAM and metric.buckets:
-        if list(metric.buckets) != sorted(set(metric.buckets)):
-            yield f"{name}: buckets must be strictly increasing"
+    if metric.type is MetricType.HISTOGRAM and metric.buckets and list(metric.buckets) != sorted(
+            set(metric.buckets)):
+        yield f"{name}: buckets must be strictly increasing"
     if metric.type is not MetricType.HISTOGRAM and metric.buckets:
         yield f"{name}: only histograms have buckets"
     if len(set(metric.labels)) != len(metric.labels):
@@ -128,7 +128,8 @@ def validate(metrics: tuple[Metric, ...], vitals: tuple[Vital, ...], derived: tu
         elif ":" not in vital.query or "by (" in vital.query:
             problems.append(f"vital {vital.id}: derived vitals are recorded once; give it a record name")
     records: set[str] = set()
-    for item in [*vitals, *derived]:
+    items: list[Vital | Derived] = [*vitals, *derived]
+    for item in items:
         if not item.record:
             continue
         if item.record in records:

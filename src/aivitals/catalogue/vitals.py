@@ -15,8 +15,8 @@ names leave it out, as kubernetes-mixin leaves out ``cluster``.
 
 from __future__ import annotations
 
-from .slos import LATENCY_CRITICAL_SECONDS, LATENCY_SLO_SECONDS, SLO_WINDOWS
 from .schema import Area, Comparison, Dashboard, Threshold, Tile, Unit, Vital
+from .slos import LATENCY_CRITICAL_SECONDS, LATENCY_SLO_SECONDS, SLO_WINDOWS
 
 E, Q, B, HU, IN = Area.ENGINEERING, Area.QUALITY, Area.BUSINESS, Area.HUMAN, Area.INFRA
 ABOVE, BELOW, EQUAL = Comparison.ABOVE, Comparison.BELOW, Comparison.EQUAL
@@ -335,7 +335,8 @@ VITALS: tuple[Vital, ...] = (
           windows=("7d", "30d")),
     Vital("retraining_gap", 30, "Retraining freshness gap", HU,
           "How much newer the newest ground truth is than the last training run.",
-          Unit.SECONDS, ("aivitals_model_last_trained_timestamp_seconds", "aivitals_ground_truth_last_timestamp_seconds"),
+          Unit.SECONDS,
+          ("aivitals_model_last_trained_timestamp_seconds", "aivitals_ground_truth_last_timestamp_seconds"),
           f"max by ({M}) (aivitals_ground_truth_last_timestamp_seconds{{SEL}})"
           f" - max by ({M}) (aivitals_model_last_trained_timestamp_seconds{{SEL}})",
           D.OPERATIONS,

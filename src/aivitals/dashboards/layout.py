@@ -18,9 +18,9 @@ LAYOUT: dict[Dashboard, tuple[tuple[str, tuple[str, ...]], ...]] = {
         ("Drift", ("distribution_shift", "feature_drift", "prediction_drift")),
     ),
     Dashboard.QUALITY: (
-        ("Task quality", ("accuracy", "model:aivitals_precision:ratio_rateWINDOW", "model:aivitals_recall:ratio_rateWINDOW",
-                          "model:aivitals_f1:ratio_rateWINDOW", "calibration_error", "fairness_gap",
-                          "group:aivitals_group_accuracy:ratio")),
+        ("Task quality", ("accuracy", "model:aivitals_precision:ratio_rateWINDOW",
+                          "model:aivitals_recall:ratio_rateWINDOW", "model:aivitals_f1:ratio_rateWINDOW",
+                          "calibration_error", "fairness_gap", "group:aivitals_group_accuracy:ratio")),
         ("Retrieval and grounding", ("groundedness", "context_precision", "context_recall", "citation_rate",
                                      "hallucination_rate")),
         ("Safety", ("refusal_rate", "jailbreak_resistance", "pii_leakage", "toxicity_p99")),

@@ -8,7 +8,7 @@ the JSON encoding (sorted keys, indent 2).
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from grafana_foundation_sdk.builders import common as cb
 from grafana_foundation_sdk.builders import dashboard as db
@@ -84,7 +84,7 @@ def link(title: str, board: str) -> db.DashboardLink:
 def timeseries_panel(title: str, description: str, unit: str, targets: list[prom.Dataquery],
                      limits: tuple[Threshold, ...] = (), width: int = 12) -> timeseries.Panel:
     panel = (timeseries.Panel().title(title).description(description).unit(unit).datasource(DATASOURCE)
-             .targets(targets).height(8).span(width).thresholds(thresholds(limits)))
+             .targets(cast("list[Any]", targets)).height(8).span(width).thresholds(thresholds(limits)))
     if limits:
         panel = panel.thresholds_style(cb.GraphThresholdsStyleConfig().mode(
             common.GraphThresholdsStyleMode.LINE_AND_AREA))
@@ -95,11 +95,11 @@ def stat_panel(title: str, description: str, unit: str, targets: list[prom.Dataq
                limits: tuple[Threshold, ...] = (), width: int = 4, height: int = 5,
                links: list[db.DashboardLink] | None = None) -> stat.Panel:
     panel = (stat.Panel().title(title).description(description).unit(unit).datasource(DATASOURCE)
-             .targets(targets).height(height).span(width).thresholds(thresholds(limits))
+             .targets(cast("list[Any]", targets)).height(height).span(width).thresholds(thresholds(limits))
              .graph_mode(common.BigValueGraphMode.AREA).color_mode(common.BigValueColorMode.VALUE)
              .reduce_options(cb.ReduceDataOptions().calcs(["lastNotNull"])))
     if links:
-        panel = panel.links(links)
+        panel = panel.links(cast("list[Any]", links))
     return panel
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .alerts import Alert, all_alerts, alert_groups
+from .alerts import Alert, alert_groups, all_alerts
 from .drift import PROVIDERS, drift_rules
 from .recording import recording_groups
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..catalogue import SLOS, Area, Comparison, Severity, Slo, Threshold, Unit, Vital, VITALS
+from ..catalogue import SLOS, VITALS, Area, Comparison, Severity, Slo, Threshold, Unit, Vital
 from . import human
 from .naming import alert_name, anchor, area_name, camel, crossing
 from .promql import recorded_labels, render, series_labels, subject
@@ -85,7 +85,8 @@ def threshold_alerts(vital: Vital, threshold: Threshold, runbook: str) -> list[A
         default = threshold.warning if level is Severity.WARNING else threshold.critical
         if default is None:
             continue
-        expr = f"{value}\n{threshold.comparison.value}\n (\n  {effective_threshold(value, threshold.config_key, level.value, default)}\n )"
+        limit = effective_threshold(value, threshold.config_key, level.value, default)
+        expr = f"{value}\n{threshold.comparison.value}\n (\n  {limit}\n )"
         if threshold.condition:
             expr = f"(\n{expr}\n)\nand on ({', '.join(labels)})\n{threshold.condition}"
         word = crossing(threshold.comparison)

@@ -61,7 +61,8 @@ def recordings_of(item: Vital | Derived) -> list[Recording]:
 def catalogue_recordings() -> list[Recording]:
     """Every recording rule the catalogue asks for, in catalogue order."""
     out: list[Recording] = []
-    for item in [*DERIVED, *VITALS]:
+    items: list[Vital | Derived] = [*DERIVED, *VITALS]
+    for item in items:
         out.extend(recordings_of(item))
     return out
 

@@ -10,7 +10,7 @@ interpolation, written out below.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from .promql import seconds
@@ -30,7 +30,7 @@ class Series:
     counter: bool = True
 
 
-def _hist(name: str, labels: dict[str, str], buckets: dict[str, float], total_sum: float) -> list[Series]:
+def _hist(name: str, labels: dict[str, str], buckets: Mapping[str, float], total_sum: float) -> list[Series]:
     out = [Series(f"{name}_bucket", {**labels, "le": le}, rate) for le, rate in buckets.items()]
     out.append(Series(f"{name}_count", labels, buckets["+Inf"]))
     out.append(Series(f"{name}_sum", labels, total_sum))
@@ -64,18 +64,21 @@ def series() -> list[Series]:
     s += _hist("aivitals_time_to_first_chunk_seconds", CALL, TTFT, 8)
     s += [Series("aivitals_tokens_total", {**CALL, "token_type": t}, r)
           for t, r in (("input", 4000), ("output", 1000), ("cached_input", 500))]
-    s += [Series("aivitals_cost_usd_total", {**SVC, "provider": "openai", "cost_kind": k}, 2) for k in ("input", "output")]
+    s += [Series("aivitals_cost_usd_total", {**SVC, "provider": "openai", "cost_kind": k}, 2)
+          for k in ("input", "output")]
     s += [Series("aivitals_cache_requests_total", {**SVC, "cache": "prompt", "result": r}, v)
           for r, v in (("hit", 3), ("miss", 1))]
     for evaluator, total, count in (("groundedness", 9, 10), ("context_precision", 3, 4), ("context_recall", 1, 2)):
         labels = {**SVC, "evaluator": evaluator}
-        s += [Series("aivitals_quality_score_sum", labels, total), Series("aivitals_quality_score_count", labels, count)]
+        s += [Series("aivitals_quality_score_sum", labels, total),
+              Series("aivitals_quality_score_count", labels, count)]
     s += _hist("aivitals_quality_score", {**SVC, "evaluator": "toxicity"}, TOXICITY, 5)
     for evaluator, passed, failed in (("hallucination", 48, 2), ("citation", 45, 5)):
         s += [Series("aivitals_evaluations_total", {**SVC, "evaluator": evaluator, "verdict": v}, n)
               for v, n in (("pass", passed), ("fail", failed))]
     s.append(Series("aivitals_pii_detections_total", {**SVC, "pii_kind": "email"}, 1))
-    s += [Series("aivitals_jailbreak_probe_pass_ratio", {**SVC, "version": v}, r, False) for v, r in (("1", 0.97), ("2", 0.93))]
+    s += [Series("aivitals_jailbreak_probe_pass_ratio", {**SVC, "version": v}, r, False)
+          for v, r in (("1", 0.97), ("2", 0.93))]
     s.append(Series("aivitals_sdk_errors_total", {"stage": "cost"}, 1))
     s += [Series("aivitals_confusion_total", {**MODEL, "class_outcome": c}, n) for c, n in CONFUSION.items()]
     for b, (n, correct, conf) in CALIBRATION.items():
@@ -94,7 +97,8 @@ def series() -> list[Series]:
     for cohort, buckets in WORK.items():
         s += _hist("aivitals_work_unit_duration_seconds", {"cohort": cohort}, buckets, 3000)
     s += [Series("aivitals_human_cost_usd_total", {"cohort": c}, v) for c, v in (("treatment", 8), ("control", 12))]
-    s += [Series("aivitals_active_users", {"window": "7d"}, 300, False), Series("aivitals_eligible_users", {}, 1000, False)]
+    s += [Series("aivitals_active_users", {"window": "7d"}, 300, False),
+          Series("aivitals_eligible_users", {}, 1000, False)]
     s += [Series("aivitals_overrides_total", {**SVC, "action": a}, n)
           for a, n in (("suggested", 10), ("overridden", 2), ("reversed", 1))]
     s += _hist("aivitals_time_to_value_seconds", {}, TTV, 90000)
@@ -118,7 +122,7 @@ def series() -> list[Series]:
     return s
 
 
-def bucket_quantile(q: float, buckets: dict[str, float]) -> float:
+def bucket_quantile(q: float, buckets: Mapping[str, float]) -> float:
     """Prometheus 2.x bucketQuantile, step for step."""
     bs = sorted(((math.inf if le == "+Inf" else float(le)), count) for le, count in buckets.items())
     observations = bs[-1][1]
@@ -179,7 +183,7 @@ def increase_sum(name: str, window: float, **match: str | tuple[str, ...]) -> fl
     return float(sum(s.value * window for s in _matching(name, match)))
 
 
-def quantile_of(q: float, buckets: dict[str, float], window: float) -> float:
+def quantile_of(q: float, buckets: Mapping[str, float], window: float) -> float:
     return bucket_quantile(q, {le: prom_rate(v, window) for le, v in buckets.items()})
 
 

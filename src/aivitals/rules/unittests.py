@@ -18,8 +18,8 @@ from .promql import Recording, catalogue_recordings, recorded_labels, render, se
 from .scenario import Series, expectation_for, series
 
 #: Short windows need samples a minute apart; day-to-month windows hourly ones, or the test takes minutes.
-SHORT = {"interval": "1m", "eval": "6h10m", "eval_seconds": 6 * 3600 + 600}
-LONG = {"interval": "6h", "eval": "31d", "eval_seconds": 31 * 86400}
+SHORT: dict[str, Any] = {"interval": "1m", "eval": "6h10m", "eval_seconds": 6 * 3600 + 600}
+LONG: dict[str, Any] = {"interval": "6h", "eval": "31d", "eval_seconds": 31 * 86400}
 _RANGE = re.compile(r"\[(\d+[smhd])(:\d+[smhd])?\]")
 _RECORDED = re.compile(r"\b([a-z_]+:aivitals_[a-z0-9_]+:[a-zA-Z0-9_]+)")
 
