@@ -26,9 +26,10 @@ RECORDED = ":"
 class ScenarioCollector(Collector):
     """Gauges at their value; counters at rate x seconds since start (so rates match the scenario)."""
 
-    def __init__(self, clock: Any = time.monotonic) -> None:
+    def __init__(self, clock: Any = time.monotonic, models: tuple[str, ...] = ("m1",)) -> None:
         self._clock = clock
         self._start = clock()
+        self._models = models
 
     def collect(self) -> Iterator[Metric]:
         elapsed = self._clock() - self._start + 1.0
@@ -37,16 +38,18 @@ class ScenarioCollector(Collector):
             if RECORDED in s.name:
                 continue
             family = families.setdefault(s.name, Metric(s.name, f"scenario series {s.name}", "untyped"))
-            family.add_sample(s.name, s.labels, s.value * elapsed if s.counter else s.value)
+            for model in self._models if "model" in s.labels else (None,):
+                labels = {**s.labels, "model": model} if model else s.labels
+                family.add_sample(s.name, labels, s.value * elapsed if s.counter else s.value)
         yield from families.values()
 
 
 class Exporter:
     """Serves /metrics on 127.0.0.1 in a thread; ``stop()`` shuts it down."""
 
-    def __init__(self) -> None:
+    def __init__(self, models: tuple[str, ...] = ("m1",)) -> None:
         self.registry = CollectorRegistry()
-        self.registry.register(ScenarioCollector())
+        self.registry.register(ScenarioCollector(models=models))
         self.port = free_port()
         handler = MetricsHandler.factory(self.registry)
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)

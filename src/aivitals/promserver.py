@@ -77,18 +77,41 @@ def _config(rule_files: list[Path], targets: Sequence[str], interval: str, job: 
     return "\n".join(lines) + "\n"
 
 
+def _copy_rules(rules_dir: Path, workdir: Path, interval: str | None) -> list[Path]:
+    """The rule files, copied; with ``interval``, every group is evaluated at it (long groups too)."""
+    out = []
+    for source in sorted(rules_dir.glob("*.yaml")):
+        target = workdir / "rules" / source.name
+        target.parent.mkdir(exist_ok=True)
+        text = source.read_text(encoding="utf-8")
+        if interval:
+            import yaml
+
+            document = yaml.safe_load(text) or {}
+            for group in document.get("groups", []):
+                group.pop("interval", None)
+            text = yaml.safe_dump(document, sort_keys=False)
+        target.write_text(text, encoding="utf-8")
+        out.append(target)
+    return out
+
+
 def start_prometheus(rules_dir: str | Path | None, targets: Sequence[str], port: int | None = None, *,
-                     interval: str = FAST_INTERVAL, job: str = "aivitals") -> PrometheusHandle:
+                     interval: str = FAST_INTERVAL, job: str = "aivitals",
+                     same_interval_for_all_groups: bool = True) -> PrometheusHandle:
     """Start Prometheus scraping ``targets`` (host:port) with every ``*.yaml`` directly in ``rules_dir``.
 
+    Scrapes and evaluations run every ``interval`` (1s: data shows within seconds); groups that
+    production evaluates less often run at it too unless ``same_interval_for_all_groups`` is False.
     Returns once the server answers ready; raises PrometheusError with its log otherwise.
     """
     binary = find_binary()
     port = port or free_port()
     workdir = Path(tempfile.mkdtemp(prefix="aivitals-prometheus-"))
-    rules = sorted(Path(rules_dir).glob("*.yaml")) if rules_dir else []
+    rules = _copy_rules(Path(rules_dir), workdir, interval if same_interval_for_all_groups else None) if (
+        rules_dir) else []
     config = workdir / "prometheus.yml"
-    config.write_text(_config([p.resolve() for p in rules], targets, interval, job), encoding="utf-8")
+    config.write_text(_config(rules, targets, interval, job), encoding="utf-8")
     log = (workdir / "prometheus.log").open("wb")
     process = subprocess.Popen(
         [binary, f"--config.file={config}", f"--storage.tsdb.path={workdir / 'data'}",

@@ -15,6 +15,7 @@ from ..catalogue import DERIVED, VITALS, Derived, Vital
 _DURATION = re.compile(r"^(\d+)([smhdwy])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 _BY = re.compile(r"\bby \(([^)]*)\)")
+_RANGE = re.compile(r"\[(\d+[smhd])(:\d+[smhd])?\]")
 _RECORDED = re.compile(r"\b([a-z_]+:aivitals_[a-z0-9_]+:[a-zA-Z0-9_]+)")
 
 #: The labels the dashboards filter on, in the order the SEL filter lists them.
@@ -102,6 +103,15 @@ def recorded_labels() -> dict[str, tuple[str, ...]]:
                     known[rec.record] = known[name]
                     break
     return known
+
+
+def longest_range(rec: Recording, by_name: dict[str, Recording], subqueries: bool = True) -> int:
+    """Seconds the rule (or a record it reads) looks back over: what decides its cost and its test."""
+    longest = max((seconds(r) for r, sub in _RANGE.findall(rec.expr) if subqueries or not sub), default=0)
+    for name in _RECORDED.findall(rec.expr):
+        if name in by_name and name != rec.record:
+            longest = max(longest, longest_range(by_name[name], by_name, subqueries))
+    return longest
 
 
 def subject(vital: Vital) -> str:

@@ -14,14 +14,12 @@ from typing import Any
 from ..catalogue import SLO_WINDOWS, Comparison, Severity, Threshold, Vital
 from . import human
 from .alerts import THRESHOLD_METRIC, Alert, all_alerts
-from .promql import Recording, catalogue_recordings, recorded_labels, render, seconds, series_labels
+from .promql import catalogue_recordings, longest_range, recorded_labels, render, seconds, series_labels
 from .scenario import Series, expectation_for, series
 
 #: Short windows need samples a minute apart; day-to-month windows hourly ones, or the test takes minutes.
 SHORT: dict[str, Any] = {"interval": "1m", "eval": "6h10m", "eval_seconds": 6 * 3600 + 600}
 LONG: dict[str, Any] = {"interval": "6h", "eval": "31d", "eval_seconds": 31 * 86400}
-_RANGE = re.compile(r"\[(\d+[smhd])(:\d+[smhd])?\]")
-_RECORDED = re.compile(r"\b([a-z_]+:aivitals_[a-z0-9_]+:[a-zA-Z0-9_]+)")
 
 LABEL_VALUES = {
     "namespace": "prod", "service": "chat", "model": "m1", "cache": "prompt", "pii_kind": "email", "kpi": "signup",
@@ -57,15 +55,6 @@ def _labels_text(name: str, labels: dict[str, str]) -> str:
 # --- recording rules ------------------------------------------------------------------------------
 
 
-def _longest_range(rec: Recording, by_name: dict[str, Recording]) -> int:
-    """Longest plain range the rule (or a record it reads) looks back over; subqueries do not count."""
-    longest = max((seconds(r) for r, sub in _RANGE.findall(rec.expr) if not sub), default=0)
-    for name in _RECORDED.findall(rec.expr):
-        if name in by_name and name != rec.record:
-            longest = max(longest, _longest_range(by_name[name], by_name))
-    return longest
-
-
 def _input(s: Series, interval: int, steps: int) -> dict[str, str]:
     values = f"0+{_num(s.value * interval)}x{steps}" if s.counter else f"{_num(s.value)}+0x{steps}"
     return {"series": _labels_text(s.name, s.labels), "values": values}
@@ -79,7 +68,8 @@ def recording_test(long: bool) -> dict[str, Any]:
     by_name = {r.record: r for r in recordings}
     cases = []
     for rec in recordings:
-        if (_longest_range(rec, by_name) > 6 * 3600) != long:
+        # a subquery reads recorded points, which minute-apart samples give at any range
+        if (longest_range(rec, by_name, subqueries=False) > 6 * 3600) != long:
             continue
         pattern = rec.source.record
         values = expectation_for(pattern)(float(seconds(rec.window)) if rec.window else 0.0, float(eval_seconds),
