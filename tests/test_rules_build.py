@@ -62,3 +62,19 @@ def test_promtool_finds_the_rule_files_clean() -> None:
     result = subprocess.run(["promtool", "check", "rules", *files], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "WARNING" not in result.stdout + result.stderr
+
+
+def test_the_test_prometheus_evaluates_long_groups_at_its_own_fast_interval(tmp_path: Path) -> None:
+    from aivitals.promserver import _copy_rules
+
+    write_dir = tmp_path / "alerts"
+    write_dir.mkdir()
+    (write_dir / "r.yaml").write_text((REPO / "alerts" / "aivitals-recording.yaml").read_text(), encoding="utf-8")
+    import yaml
+
+    (copied,) = _copy_rules(write_dir, tmp_path, "1s")
+    original = yaml.safe_load((write_dir / "r.yaml").read_text())
+    fast = yaml.safe_load(copied.read_text())
+    assert any("interval" in g for g in original["groups"])
+    assert not any("interval" in g for g in fast["groups"])
+    assert [g["rules"] for g in fast["groups"]] == [g["rules"] for g in original["groups"]]

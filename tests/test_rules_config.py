@@ -104,3 +104,12 @@ def test_the_same_level_set_twice_for_the_same_target_is_refused() -> None:
     text = _problems({"thresholds": {"ece_max": {"per": [{"model": "a", "warning": 0.1},
                                                           {"model": "a", "warning": 0.2}]}}})
     assert "warning is set twice" in text
+
+
+def test_a_per_entry_naming_a_label_the_vital_does_not_carry_is_refused() -> None:
+    text = _problems({"thresholds": {"kpi_delta_min": {"per": [{"service": "chat", "warning": 0.01}]},
+                                     "accuracy_floor": {"per": [{"service": "chat", "model": "m", "warning": 0.9}]}}})
+    assert "kpi_delta_min.per[0].service: kpi_delta_min is not measured per service" in text
+    assert "allowed: none: set it globally" in text
+    assert "accuracy_floor.per[0].service: accuracy_floor is not measured per service" in text
+    assert "allowed: model" in text

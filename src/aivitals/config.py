@@ -42,6 +42,22 @@ _CAPACITY_KEYS = ("service", "model", "requests_per_second")
 THRESHOLDS: dict[str, Threshold] = {t.config_key: t for v in VITALS for t in v.thresholds}
 
 
+def _scopes() -> dict[str, set[str]]:
+    """Config key -> which of service and model its vital's series carry (a per-entry can only name those)."""
+    from .rules.promql import recorded_labels, series_labels, subject
+
+    out: dict[str, set[str]] = {}
+    for vital in VITALS:
+        for t in vital.thresholds:
+            value = t.subject or subject(vital)
+            labels = recorded_labels().get(value) or series_labels(value)
+            out[t.config_key] = {"service", "model"} & set(labels)
+    return out
+
+
+SCOPES = _scopes()
+
+
 class ConfigError(ValueError):
     """The thresholds file does not fit the catalogue; the message lists every problem."""
 
@@ -162,6 +178,11 @@ def parse(data: Any, source: str = "<config>") -> Config:
             model = check.label(where, "model", item["model"]) if "model" in item else ""
             if not item.get("service") and not item.get("model") and isinstance(entry, dict):
                 check.error(where, "names neither service nor model; put global values beside 'per'")
+            for name in ("service", "model"):
+                if name in item and name not in SCOPES[key]:
+                    allowed = ", ".join(sorted(SCOPES[key])) or "none: set it globally"
+                    check.error(f"{where}.{name}", f"{key} is not measured per {name}, so this entry would "
+                                                   f"never apply; allowed: {allowed}")
             if isinstance(entry, dict) and not any(level in item for level in _LEVELS):
                 check.error(where, f"sets no level; allowed: {', '.join(_LEVELS)}")
             values.extend(_levels(check, where, key, item, service, model))

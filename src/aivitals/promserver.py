@@ -7,6 +7,7 @@ stopped by its pid; nothing outlives ``stop()``.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -22,6 +23,9 @@ from pathlib import Path
 #: How often the test Prometheus scrapes and evaluates: fast, so data shows within seconds.
 FAST_INTERVAL = "1s"
 READY_TIMEOUT_S = 30.0
+#: A group's ``interval`` key: first in its list item (sorted keys) or further down it.
+_FIRST_INTERVAL = re.compile(r"^- interval: \S+\n  ", re.MULTILINE)
+_LATER_INTERVAL = re.compile(r"^  interval: \S+\n", re.MULTILINE)
 
 
 class PrometheusError(RuntimeError):
@@ -85,12 +89,8 @@ def _copy_rules(rules_dir: Path, workdir: Path, interval: str | None) -> list[Pa
         target.parent.mkdir(exist_ok=True)
         text = source.read_text(encoding="utf-8")
         if interval:
-            import yaml
-
-            document = yaml.safe_load(text) or {}
-            for group in document.get("groups", []):
-                group.pop("interval", None)
-            text = yaml.safe_dump(document, sort_keys=False)
+            # group keys sit at the top of each list item; rules carry no interval
+            text = _LATER_INTERVAL.sub("", _FIRST_INTERVAL.sub("- ", text))
         target.write_text(text, encoding="utf-8")
         out.append(target)
     return out

@@ -11,14 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..catalogue import SLOS, VITALS, Area, Comparison, Severity, Slo, Threshold, Unit, Vital
+from ..catalogue import DERIVED, METRICS_BY_NAME, SLOS, VITALS, Area, Comparison, Severity, Slo, Threshold, Unit, Vital
 from . import human
 from .naming import alert_name, anchor, area_name, camel, crossing
 from .promql import recorded_labels, render, series_labels, subject
 from .slo import burn_expr
 
-THRESHOLD_METRIC = "aivitals_threshold"
-SERIES_COUNT = "job:aivitals_series:count"
+THRESHOLD_METRIC = METRICS_BY_NAME["aivitals_threshold"].name
+SERIES_COUNT = next(d.record for d in DERIVED if d.record.startswith("job:aivitals_series"))
 #: How long a job that stopped exporting stays reported as missing.
 TARGET_MEMORY = "1h"
 LEVELS: tuple[Severity, ...] = (Severity.WARNING, Severity.CRITICAL)
@@ -50,19 +50,31 @@ def number(value: float) -> str:
     return f"{value:.10g}"
 
 
-def effective_threshold(value: str, key: str, level: str, default: float) -> str:
-    """The threshold for each series of ``value``: the most specific config series, else the default."""
+def effective_threshold(value: str, key: str, level: str, default: float, labels: tuple[str, ...]) -> str:
+    """The threshold for each series of ``value``: the most specific config series, else the default.
+
+    Only the tiers the series can match are written: a vital kept per model has no service tier.
+    """
     sel = f'threshold="{key}", level="{level}"'
     zero = f"0 * {value}"
-    tiers = (
-        f'{zero} + on (service, model) group_left () max by (service, model) '
-        f'({THRESHOLD_METRIC}{{{sel}, service!="", model!=""}})',
-        f'{zero} + on (service) group_left () max by (service) ({THRESHOLD_METRIC}{{{sel}, service!="", model=""}})',
-        f'{zero} + on (model) group_left () max by (model) ({THRESHOLD_METRIC}{{{sel}, service="", model!=""}})',
-        f'{zero} + on () group_left () max ({THRESHOLD_METRIC}{{{sel}, service="", model=""}})',
-        f"{zero} + {number(default)}",
-    )
+    tiers = []
+    if "service" in labels and "model" in labels:
+        tiers.append(f'{zero} + on (service, model) group_left () max by (service, model) '
+                     f'({THRESHOLD_METRIC}{{{sel}, service!="", model!=""}})')
+    if "service" in labels:
+        tiers.append(f'{zero} + on (service) group_left () max by (service) '
+                     f'({THRESHOLD_METRIC}{{{sel}, service!="", model=""}})')
+    if "model" in labels:
+        tiers.append(f'{zero} + on (model) group_left () max by (model) '
+                     f'({THRESHOLD_METRIC}{{{sel}, service="", model!=""}})')
+    tiers.append(f'{zero} + on () group_left () max ({THRESHOLD_METRIC}{{{sel}, service="", model=""}})')
+    tiers.append(f"{zero} + {number(default)}")
     return "\n   or\n  ".join(tiers)
+
+
+def _where(labels: tuple[str, ...]) -> str:
+    scope = [name for name in ("service", "model") if name in labels]
+    return f"globally or per {' or '.join(scope)}" if scope else "globally"
 
 
 def scope(labels: tuple[str, ...]) -> str:
@@ -85,7 +97,7 @@ def threshold_alerts(vital: Vital, threshold: Threshold, runbook: str) -> list[A
         default = threshold.warning if level is Severity.WARNING else threshold.critical
         if default is None:
             continue
-        limit = effective_threshold(value, threshold.config_key, level.value, default)
+        limit = effective_threshold(value, threshold.config_key, level.value, default, labels)
         expr = f"{value}\n{threshold.comparison.value}\n (\n  {limit}\n )"
         if threshold.condition:
             expr = f"(\n{expr}\n)\nand on ({', '.join(labels)})\n{threshold.condition}"
@@ -95,7 +107,7 @@ def threshold_alerts(vital: Vital, threshold: Threshold, runbook: str) -> list[A
             "summary": f"{what} is {word} its {level.value} threshold for {scope(labels)}.",
             "description": (f"{what} is {human.template(unit)} for {scope(labels)}, {word} the {level.value} "
                             f"threshold (default {human.python(unit, default)}; set `{threshold.config_key}` "
-                            f"per service or model in the thresholds config). {threshold.reason}"),
+                            f"{_where(labels)} in the thresholds config). {threshold.reason}"),
             "runbook_url": f"{runbook}#{anchor(name)}",
         }
         alerts.append(Alert(
