@@ -101,6 +101,16 @@ _DERIVED: tuple[Derived, ...] = (
     Derived("model:aivitals_model_training_age_seconds:max",
             f"time() - max by ({M}) (aivitals_model_last_trained_timestamp_seconds{{SEL}})",
             "Time since the model was last trained.", Unit.SECONDS, (), "s"),
+    Derived("severity:aivitals_incidents:increase7d",
+            "sum by (namespace, severity) (increase(aivitals_incidents_total{SEL}[7d]))",
+            "Incidents opened in the last week, by severity.", Unit.NONE, (), "short"),
+    Derived("severity:aivitals_incidents_open:sum",
+            "sum by (namespace, severity) (aivitals_incidents_open{SEL})",
+            "Incidents open now, by severity.", Unit.NONE, (), "short"),
+    Derived("instance_gpu:aivitals_gpu_temperature_celsius:max",
+            "max by (namespace, instance, gpu) (aivitals_gpu_temperature_celsius{SEL})",
+            "GPU core temperature: sustained heat throttles clocks before anything fails.", Unit.CELSIUS, (),
+            "celsius"),
     Derived("job:aivitals_series:count",
             'count by (namespace, job) ({SEL, __name__=~"aivitals_.+"})',
             "aivitals series each scrape job exposes: the known targets, so one that stops reporting is noticed.",
@@ -128,6 +138,9 @@ _PLACEMENT: dict[str, Dashboard] = {
     "service_model:aivitals_override_reversal:ratio_rateWINDOW": _B,
     "model:aivitals_model_training_age_seconds:max": _O,
     "job:aivitals_series:count": _O,
+    "severity:aivitals_incidents:increase7d": _O,
+    "severity:aivitals_incidents_open:sum": _O,
+    "instance_gpu:aivitals_gpu_temperature_celsius:max": Dashboard.GPU_HOST,
 }
 
 DERIVED: tuple[Derived, ...] = tuple(replace(d, dashboard=_PLACEMENT.get(d.record)) for d in _DERIVED)

@@ -33,12 +33,14 @@ LAYOUT: dict[Dashboard, tuple[tuple[str, tuple[str, ...]], ...]] = {
         ("Units of work", ("cycle_time", "cost_per_unit")),
     ),
     Dashboard.OPERATIONS: (
-        ("Incidents", ("time_to_detect", "time_to_resolve")),
+        ("Incidents", ("severity:aivitals_incidents_open:sum", "severity:aivitals_incidents:increase7d",
+                       "time_to_detect", "time_to_resolve")),
         ("Retraining freshness", ("retraining_gap", "model:aivitals_model_training_age_seconds:max")),
         ("aivitals itself", ("sdk_errors", "job:aivitals_series:count")),
     ),
     Dashboard.GPU_HOST: (
-        ("GPU", ("gpu_utilization", "gpu_memory_utilization", "gpu_power")),
+        ("GPU", ("gpu_utilization", "gpu_memory_utilization", "gpu_power",
+                 "instance_gpu:aivitals_gpu_temperature_celsius:max")),
         ("Host", ("host_cpu_utilization", "host_memory_utilization")),
     ),
 }

@@ -108,13 +108,17 @@ def series() -> list[Series]:
           Series("aivitals_incident_time_to_detect_seconds_count", {"severity": "high"}, 1),
           Series("aivitals_incident_time_to_resolve_seconds_sum", {"severity": "high"}, 7200),
           Series("aivitals_incident_time_to_resolve_seconds_count", {"severity": "high"}, 1)]
+    s += [Series("aivitals_incidents_total", {"severity": "high", "incident_source": src}, 1)
+          for src in ("api", "alertmanager")]
+    s += [Series("aivitals_incidents_open", {"severity": "high"}, 2, False)]
     s += [Series("aivitals_model_last_trained_timestamp_seconds", MODEL, TRAINED, False),
           Series("aivitals_ground_truth_last_timestamp_seconds", MODEL, GROUND_TRUTH, False)]
     gpu = {"instance": "node1:9400", "gpu": "0", "uuid": "GPU-1", "gpu_name": "H100", "mig_instance": ""}
     s += [Series("aivitals_gpu_utilization_ratio", gpu, 0.5, False),
           Series("aivitals_gpu_memory_used_bytes", gpu, 60e9, False),
           Series("aivitals_gpu_memory_total_bytes", gpu, 80e9, False),
-          Series("aivitals_gpu_power_watts", gpu, 250, False)]
+          Series("aivitals_gpu_power_watts", gpu, 250, False),
+          Series("aivitals_gpu_temperature_celsius", gpu, 71, False)]
     s += [Series("aivitals_host_cpu_utilization_ratio", {"instance": "node1:9400"}, 0.25, False),
           Series("aivitals_host_memory_utilization_ratio", {"instance": "node1:9400"}, 0.5, False),
           Series("aivitals_capacity_requests_per_second", SVC, CAPACITY, False)]
@@ -340,6 +344,10 @@ _EXPECTED: dict[str, Callable[[float, float, dict[str, str]], Expected]] = {
     "instance:aivitals_host_cpu_utilization:max": lambda w, t, sm: _one(0.25, instance="node1:9400"),
     "instance:aivitals_host_memory_utilization:max": lambda w, t, sm: _one(0.5, instance="node1:9400"),
     "stage:aivitals_sdk_errors:rate": lambda w, t, sm: _one(rate_sum("aivitals_sdk_errors_total", w), stage="cost"),
+    "severity:aivitals_incidents:increase7d": lambda w, t, sm: _one(
+        increase_sum("aivitals_incidents_total", 7 * 86400.0), severity="high"),
+    "severity:aivitals_incidents_open:sum": lambda w, t, sm: _one(2.0, severity="high"),
+    "instance_gpu:aivitals_gpu_temperature_celsius:max": lambda w, t, sm: _one(71.0, instance="node1:9400", gpu="0"),
     "job:aivitals_series:count": lambda w, t, sm: _one(
         float(sum(1 for s in series() if s.name.startswith("aivitals_")))),
 }
