@@ -69,6 +69,10 @@ def test_load_reads_yaml_and_json_and_names_the_file_on_a_parse_error(tmp_path: 
     broken.write_text("{", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"b\.json: not valid JSON"):
         load(broken)
+    bad_yaml = tmp_path / "b.yaml"
+    bad_yaml.write_text("thresholds: [unclosed", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"b\.yaml: not valid YAML"):
+        load(bad_yaml)
     with pytest.raises(ConfigError, match="cannot read"):
         load(tmp_path / "missing.yaml")
     assert load_empty(tmp_path).thresholds == ()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..catalogue import DERIVED, METRICS_BY_NAME, SLOS, VITALS, Area, Comparison, Severity, Slo, Threshold, Unit, Vital
+from ..catalogue import DERIVED, METRICS_BY_NAME, SLOS, VITALS, Area, Severity, Slo, Threshold, Unit, Vital
 from . import human
 from .naming import alert_name, anchor, area_name, camel, crossing
 from .promql import recorded_labels, render, series_labels, subject
@@ -182,4 +182,4 @@ def alert_groups(runbook: str = "docs/runbooks.md") -> list[dict[str, Any]]:
     return [{"name": name, "rules": rules} for name, rules in groups.items()]
 
 
-__all__ = ["Alert", "Comparison", "alert_groups", "all_alerts"]
+__all__ = ["Alert", "alert_groups", "all_alerts"]

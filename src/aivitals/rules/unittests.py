@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..catalogue import SLO_WINDOWS, Comparison, Severity, Threshold, Vital
+from ..catalogue import SLO_WINDOWS, Comparison, Severity, Threshold
 from . import human
 from .alerts import THRESHOLD_METRIC, Alert, all_alerts
 from .promql import catalogue_recordings, longest_range, recorded_labels, render, seconds, series_labels
@@ -341,4 +341,4 @@ def render_tests(runbook_url: str) -> dict[str, dict[str, Any]]:
     }
 
 
-__all__ = ["Vital", "render_tests"]
+__all__ = ["render_tests"]
