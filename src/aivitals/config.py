@@ -30,7 +30,7 @@ from typing import Any
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from .catalogue import LABELS, METRICS_BY_NAME, VITALS, Comparison, Threshold
+from .catalogue import LABELS, METRICS_BY_NAME, VITALS, Threshold
 
 _LEVELS = ("warning", "critical")
 _LABEL_VALUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,127}$")
@@ -147,12 +147,9 @@ def _levels(check: _Checker, where: str, key: str, body: dict[str, Any], service
         if value is not None:
             values[level] = value
             out.append(ThresholdValue(key, level, value, service, model))
-    if len(values) == 2:
-        worse = values["critical"] >= values["warning"] if t.comparison is Comparison.ABOVE else (
-            values["critical"] <= values["warning"])
-        if not worse:
-            check.error(where, f"critical {values['critical']:g} is not beyond warning {values['warning']:g} "
-                               f"(the alert fires {t.comparison.name.lower()} the threshold)")
+    if len(values) == 2 and not t.comparison.at_least_as_bad(values["critical"], values["warning"]):
+        check.error(where, f"critical {values['critical']:g} is not beyond warning {values['warning']:g} "
+                           f"(the alert fires {t.comparison.name.lower()} the threshold)")
     return out
 
 

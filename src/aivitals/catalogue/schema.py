@@ -72,6 +72,10 @@ class Comparison(str, enum.Enum):
     BELOW = "<"
     EQUAL = "=="
 
+    def at_least_as_bad(self, critical: float, warning: float) -> bool:
+        """Whether ``critical`` lies at or beyond ``warning`` in the direction the alert fires."""
+        return critical >= warning if self is Comparison.ABOVE else critical <= warning
+
 
 class Severity(str, enum.Enum):
     INFO = "info"

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 
 from .labels import LABELS
-from .schema import Comparison, Derived, Metric, MetricType, Unit, Vital
+from .schema import Derived, Metric, MetricType, Unit, Vital
 
 _NAME = re.compile(r"^aivitals_[a-z][a-z0-9_]*$")
 _FOR = re.compile(r"^\d+[smhd]$")
@@ -73,11 +73,9 @@ def _check_vital(vital: Vital, metric_names: set[str]) -> Iterable[str]:
                 yield f"vital {vital.id}: {threshold.config_key}={value} is below {threshold.minimum}"
             if threshold.maximum is not None and value > threshold.maximum:
                 yield f"vital {vital.id}: {threshold.config_key}={value} is above {threshold.maximum}"
-        if threshold.warning is not None and threshold.critical is not None:
-            worse = threshold.critical >= threshold.warning if threshold.comparison is Comparison.ABOVE else (
-                threshold.critical <= threshold.warning)
-            if not worse:
-                yield f"vital {vital.id}: {threshold.config_key} critical is not beyond warning"
+        if (threshold.warning is not None and threshold.critical is not None
+                and not threshold.comparison.at_least_as_bad(threshold.critical, threshold.warning)):
+            yield f"vital {vital.id}: {threshold.config_key} critical is not beyond warning"
         if not threshold.reason:
             yield f"vital {vital.id}: threshold {threshold.config_key} gives no reason"
 
