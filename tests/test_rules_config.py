@@ -117,3 +117,10 @@ def test_a_per_entry_naming_a_label_the_vital_does_not_carry_is_refused() -> Non
     assert "allowed: none: set it globally" in text
     assert "accuracy_floor.per[0].service: accuracy_floor is not measured per service" in text
     assert "allowed: model" in text
+
+
+def test_the_example_thresholds_file_is_valid() -> None:
+    config = load(Path(__file__).resolve().parents[1] / "examples" / "thresholds.yaml")
+    assert {(v.key, v.service, v.model) for v in config.thresholds} >= {
+        ("latency_p95_seconds", "", ""), ("latency_p95_seconds", "chat", ""), ("accuracy_floor", "", "fraud-v3")}
+    assert config.capacity[0].requests_per_second == 50
