@@ -47,9 +47,11 @@ class ScenarioCollector(Collector):
 class Exporter:
     """Serves /metrics on 127.0.0.1 in a thread; ``stop()`` shuts it down."""
 
-    def __init__(self, models: tuple[str, ...] = ("m1",)) -> None:
+    def __init__(self, models: tuple[str, ...] = ("m1",), extra: tuple[Collector, ...] = ()) -> None:
         self.registry = CollectorRegistry()
         self.registry.register(ScenarioCollector(models=models))
+        for collector in extra:
+            self.registry.register(collector)
         self.port = free_port()
         handler = MetricsHandler.factory(self.registry)
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
