@@ -25,6 +25,7 @@ from aivitals.build import render_all, write
 from aivitals.promserver import PrometheusHandle, free_port, start_prometheus
 from aivitals.rules import all_alerts
 from aivitals.rules.promql import catalogue_recordings
+from exporter import Exporter
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.slow,
               pytest.mark.skipif(not shutil.which("prometheus"), reason="no prometheus binary")]
@@ -96,9 +97,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         target, source = f"127.0.0.1:{port}", "demo"
     else:
-        sys.path.insert(0, str(Path(__file__).parent))
-        from exporter import Exporter
-
         exporter = Exporter()
         target, source = exporter.target, "fixture"
     try:

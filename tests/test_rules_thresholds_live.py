@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -15,9 +14,7 @@ import pytest
 from aivitals.build import render_all, write
 from aivitals.config import ThresholdCollector, parse
 from aivitals.promserver import start_prometheus
-
-sys.path.insert(0, str(Path(__file__).parent))
-from exporter import Exporter  # noqa: E402
+from exporter import Exporter
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.skipif(not shutil.which("prometheus"), reason="no prometheus")]
 
