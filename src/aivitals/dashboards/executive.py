@@ -49,8 +49,9 @@ def totals() -> list[object]:
                          "currencyUSD",
                          [style.target(f"sum(increase({spend}{{{style.sel(sm)}}}[$__range]))", instant=True)],
                          width=8, height=4, links=[style.link("Cost", Dashboard.ENGINEERING.value)]),
-        style.stat_panel("ROI", roi.description + " Over the selected period.", roi.grafana_unit,
-                         [style.target(f"sum({_period(roi.query, ('namespace',))})", instant=True)],
+        style.stat_panel("ROI", roi.description + " Over the selected period; the lowest of the selected "
+                         "namespaces, as the tiles show the worst value.", roi.grafana_unit,
+                         [style.target(f"{_worst(roi)}({_period(roi.query, ('namespace',))})", instant=True)],
                          tuple(roi.thresholds), width=8, height=4,
                          links=[style.link("Business", Dashboard.BUSINESS.value)]),
     ]
