@@ -84,7 +84,39 @@ def recording_test(long: bool) -> dict[str, Any]:
         "tests": [{"name": f"recording rules over {'day-to-month' if long else 'minute-to-hour'} windows",
                    "interval": plan["interval"],
                    "input_series": [_input(s, interval, steps) for s in series()],
-                   "promql_expr_test": cases}],
+                   "promql_expr_test": cases},
+                  *([] if long else [_missing_numerators()])],
+    }
+
+
+def _missing_numerators() -> dict[str, Any]:
+    """Shares whose numerator series was never created read 0 (or 1), not "no data".
+
+    A model that never refused has no outcome="refused" series at all; the
+    refusal-rate-zero alert needs a 0 to compare, and a perfect model's F1 is 1.
+    """
+    call = {"service": "chat", "model": "m1", "operation": "chat", "provider": "openai"}
+    inputs = [
+        Series("aivitals_requests_total", {**call, "outcome": "ok"}, 10),
+        Series("aivitals_evaluations_total", {"service": "chat", "model": "m1", "evaluator": "hallucination",
+                                              "verdict": "pass"}, 5),
+        *(Series("aivitals_confusion_total", {"model": "m1", "class_outcome": c}, 5) for c in ("tp", "tn")),
+    ]
+    sm = 'service="chat", model="m1"'
+    expect = {
+        "service_model:aivitals_refusal:ratio_rate5m": (sm, 0.0),
+        "service_model:aivitals_request_errors:ratio_rate5m": (sm, 0.0),
+        "service_model:aivitals_hallucination:ratio_rate1h": (sm, 0.0),
+        "model:aivitals_precision:ratio_rate1h": ('model="m1"', 1.0),
+        "model:aivitals_f1:ratio_rate1h": ('model="m1"', 1.0),
+    }
+    return {
+        "name": "a share whose numerator was never recorded reads 0, not no data",
+        "interval": "1m",
+        "input_series": [_input(s, 60, 70) for s in inputs],
+        "promql_expr_test": [{"expr": record, "eval_time": "65m",
+                              "exp_samples": [{"labels": f"{record}{{{labels}}}", "value": value}]}
+                             for record, (labels, value) in expect.items()],
     }
 
 
