@@ -84,7 +84,10 @@ def scope(labels: tuple[str, ...]) -> str:
 
 
 def _unit(vital: Vital, threshold: Threshold) -> Unit:
-    return Unit.RATIO if threshold.subject.endswith(":utilization_peak1d") else vital.unit
+    """The unit of what the threshold is checked against: the vital, or the derived series it names."""
+    if not threshold.subject:
+        return vital.unit
+    return next(d.unit for d in DERIVED if threshold.subject in {render(d.record, w) for w in d.windows or (None,)})
 
 
 def threshold_alerts(vital: Vital, threshold: Threshold, runbook: str) -> list[Alert]:
