@@ -13,41 +13,53 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .checks import CatalogueError, validate
+    from .derived import DERIVED
     from .labels import CALL_LABELS, LABELS
     from .metrics import METRICS, METRICS_BY_NAME
     from .schema import (
         Area,
+        BurnWindow,
         Comparison,
         Dashboard,
+        Derived,
         Label,
         Metric,
         MetricType,
         Severity,
+        Slo,
         Source,
         Threshold,
         Tile,
         Unit,
         Vital,
     )
+    from .slos import BURN_WINDOWS, SLO_WINDOWS, SLOS
     from .values import OTHER
     from .vitals import VITALS, VITALS_BY_ID
 
 __all__ = [
+    "BURN_WINDOWS",
     "CALL_LABELS",
+    "DERIVED",
     "LABELS",
     "METRICS",
     "METRICS_BY_NAME",
     "OTHER",
+    "SLOS",
+    "SLO_WINDOWS",
     "VITALS",
     "VITALS_BY_ID",
     "Area",
+    "BurnWindow",
     "CatalogueError",
     "Comparison",
     "Dashboard",
+    "Derived",
     "Label",
     "Metric",
     "MetricType",
     "Severity",
+    "Slo",
     "Source",
     "Threshold",
     "Tile",
@@ -56,12 +68,14 @@ __all__ = [
     "validate",
 ]
 
+_SCHEMA = ("Area", "BurnWindow", "Comparison", "Dashboard", "Derived", "Label", "Metric", "MetricType", "Severity",
+           "Slo", "Source", "Threshold", "Tile", "Unit", "Vital")
 _HOME = {
     "CALL_LABELS": "labels", "LABELS": "labels", "METRICS": "metrics", "METRICS_BY_NAME": "metrics",
-    "OTHER": "values", "VITALS": "vitals", "VITALS_BY_ID": "vitals", "CatalogueError": "checks",
-    "validate": "checks",
-    **{name: "schema" for name in ("Area", "Comparison", "Dashboard", "Label", "Metric", "MetricType", "Severity",
-                                   "Source", "Threshold", "Tile", "Unit", "Vital")},
+    "OTHER": "values", "VITALS": "vitals", "VITALS_BY_ID": "vitals", "DERIVED": "derived",
+    "SLOS": "slos", "SLO_WINDOWS": "slos", "BURN_WINDOWS": "slos",
+    "CatalogueError": "checks", "validate": "checks",
+    **{name: "schema" for name in _SCHEMA},
 }
 _loaded = False
 
@@ -70,10 +84,11 @@ def _load() -> None:
     global _loaded
     if not _loaded:
         from .checks import validate
+        from .derived import DERIVED
         from .metrics import METRICS
         from .vitals import VITALS
 
-        validate(METRICS, VITALS)
+        validate(METRICS, VITALS, DERIVED)
         _loaded = True
 
 

@@ -6,10 +6,13 @@ import re
 from collections.abc import Iterable
 
 from .labels import LABELS
-from .schema import Comparison, Metric, MetricType, Unit, Vital
+from .schema import Derived, Metric, MetricType, Unit, Vital
 
 _NAME = re.compile(r"^aivitals_[a-z][a-z0-9_]*$")
 _FOR = re.compile(r"^\d+[smhd]$")
+_RECORD = re.compile(r"^[a-z_]+:aivitals_[a-z0-9_]+:[a-zA-Z0-9_]+$")
+_BY = re.compile(r"\bby \(([^)]*)\)")
+_BARE_AGGREGATION = re.compile(r"\b(sum|min|max|avg|count)\s*\(")
 
 
 class CatalogueError(ValueError):
@@ -69,16 +72,35 @@ def _check_vital(vital: Vital, metric_names: set[str]) -> Iterable[str]:
                 yield f"vital {vital.id}: {threshold.config_key}={value} is below {threshold.minimum}"
             if threshold.maximum is not None and value > threshold.maximum:
                 yield f"vital {vital.id}: {threshold.config_key}={value} is above {threshold.maximum}"
-        if threshold.warning is not None and threshold.critical is not None:
-            worse = threshold.critical >= threshold.warning if threshold.comparison is Comparison.ABOVE else (
-                threshold.critical <= threshold.warning)
-            if not worse:
-                yield f"vital {vital.id}: {threshold.config_key} critical is not beyond warning"
+        if (threshold.warning is not None and threshold.critical is not None
+                and not threshold.comparison.at_least_as_bad(threshold.critical, threshold.warning)):
+            yield f"vital {vital.id}: {threshold.config_key} critical is not beyond warning"
         if not threshold.reason:
             yield f"vital {vital.id}: threshold {threshold.config_key} gives no reason"
 
 
-def validate(metrics: tuple[Metric, ...], vitals: tuple[Vital, ...]) -> None:
+def _check_recording(name: str, record: str, query: str, windows: tuple[str, ...]) -> Iterable[str]:
+    """A recorded query keeps ``namespace`` in every aggregation and names each window it is recorded at."""
+    for labels in _BY.findall(query):
+        if "namespace" not in [label.strip() for label in labels.split(",")]:
+            yield f"{name}: 'by ({labels})' drops namespace, so the namespace filter cannot reach it"
+    if _BARE_AGGREGATION.search(query):
+        yield f"{name}: aggregate with 'by (namespace, ...)', never over everything"
+    if not record:
+        return
+    if not _RECORD.match(record.replace("WINDOW", "")):
+        yield f"{name}: record {record!r} is not level:aivitals_metric:operations"
+    has_window = "WINDOW" in query.replace("WINDOW_SECONDS", "")
+    if has_window != bool(windows):
+        yield f"{name}: the query {'uses' if has_window else 'has no'} WINDOW but windows is {windows!r}"
+    if len(windows) > 1 and "WINDOW" not in record:
+        yield f"{name}: recorded at {len(windows)} windows, so its record name needs WINDOW"
+    for window in windows:
+        if not _FOR.match(window):
+            yield f"{name}: window {window!r} is not a duration"
+
+
+def validate(metrics: tuple[Metric, ...], vitals: tuple[Vital, ...], derived: tuple[Derived, ...] = ()) -> None:
     """Raise CatalogueError listing every problem found."""
     problems: list[str] = []
     seen: set[str] = set()
@@ -98,6 +120,26 @@ def validate(metrics: tuple[Metric, ...], vitals: tuple[Vital, ...]) -> None:
                 problems.append(f"vital {vital.id}: config key {threshold.config_key} used twice")
             keys.add(threshold.config_key)
         problems.extend(_check_vital(vital, seen))
+        if vital.record or vital.windows:
+            problems.extend(_check_recording(f"vital {vital.id}", vital.record, vital.query, vital.windows))
+        elif ":" not in vital.query or "by (" in vital.query:
+            problems.append(f"vital {vital.id}: derived vitals are recorded once; give it a record name")
+    records: set[str] = set()
+    items: list[Vital | Derived] = [*vitals, *derived]
+    for item in items:
+        if not item.record:
+            continue
+        if item.record in records:
+            problems.append(f"record {item.record}: recorded twice")
+        records.add(item.record)
+    for item in derived:
+        problems.extend(_check_recording(f"derived {item.record}", item.record, item.query, item.windows))
+        if "{SEL" not in item.query:
+            problems.append(f"derived {item.record}: its query has no SEL selector to filter on")
+    for vital in vitals:
+        for threshold in vital.thresholds:
+            if threshold.subject and threshold.subject not in records:
+                problems.append(f"vital {vital.id}: threshold subject {threshold.subject!r} is not recorded")
     numbers = sorted(v.number for v in vitals if v.number is not None)
     if numbers != list(range(1, 31)):
         problems.append(f"the 30 vitals must be numbered 1..30 once each, got {numbers}")

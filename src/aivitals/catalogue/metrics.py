@@ -173,6 +173,9 @@ METRICS: tuple[Metric, ...] = (
     Metric("aivitals_host_cpu_utilization_ratio", G, Unit.RATIO, "Host CPU busy share.", (), _COLLECTOR),
     Metric("aivitals_host_memory_utilization_ratio", G, Unit.RATIO, "Host memory in use.", (), _COLLECTOR),
     Metric("aivitals_process_threads", G, Unit.NONE, "Threads of this process.", (), _COLLECTOR),
+    Metric("aivitals_capacity_requests_per_second", G, Unit.NONE,
+           "Configured capacity in calls per second; peak throughput is judged against it.", ("service", "model"),
+           _CONFIG),
     # --- thresholds exported as series, so they change without regenerating rules ---
     Metric("aivitals_threshold", G, Unit.NONE,
            "A threshold from the config file; absent means the catalogue default applies.",

@@ -74,6 +74,10 @@ class Comparison(str, enum.Enum):
     BELOW = "<"
     EQUAL = "=="
 
+    def at_least_as_bad(self, critical: float, warning: float) -> bool:
+        """Whether ``critical`` lies at or beyond ``warning`` in the direction the alert fires."""
+        return critical >= warning if self is Comparison.ABOVE else critical <= warning
+
 
 class Severity(str, enum.Enum):
     INFO = "info"
@@ -150,6 +154,11 @@ class Threshold:
     #: The vital's value range; the config loader rejects values outside it.
     minimum: float | None = 0.0
     maximum: float | None = None
+    #: The recorded series the threshold is checked against, when not the vital itself
+    #: (throughput is judged as a share of configured capacity).
+    subject: str = ""
+    #: An extra PromQL condition joined with ``and`` (the KPI delta alerts only with confidence).
+    condition: str = ""
 
 
 @dataclass(frozen=True)
@@ -187,3 +196,59 @@ class Vital:
     planned: str = ""
     grafana_unit: str = "short"
     extra: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    #: The recording rule that computes the vital once for alerts and panels
+    #: (``level:metric:operations``; ``WINDOW`` in it becomes each of ``windows``).
+    #: Empty when the query is already a plain selector of a recorded series.
+    record: str = ""
+    #: Ranges the vital is recorded at; the first is the one alerts and tiles use.
+    windows: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A series recorded beside a vital (p50 beside p95, F1 beside accuracy).
+
+    Not a vital of its own, but computed once in a recording rule so panels and
+    alerts reuse it. ``query`` and ``record`` use the same tokens as a vital's.
+    """
+
+    record: str
+    query: str
+    description: str
+    unit: Unit
+    windows: tuple[str, ...] = ()
+    grafana_unit: str = "short"
+    #: Where a panel shows it; None for series only rules read.
+    dashboard: Dashboard | None = None
+
+
+@dataclass(frozen=True)
+class Slo:
+    """A service-level objective alerted on by multi-window multi-burn-rate rules.
+
+    ``errors`` is the record of the bad-event ratio (``WINDOW`` in it becomes
+    each burn-rate window); the objective is the share of good events.
+    """
+
+    id: str
+    title: str
+    description: str
+    objective: float
+    errors: str
+    area: Area
+    #: The period the error budget covers.
+    period: str = "30d"
+
+
+@dataclass(frozen=True)
+class BurnWindow:
+    """One long/short window pair of a multi-burn-rate alert (the SRE workbook's table).
+
+    ``budget_consumed`` is the share of the period's error budget that, spent in
+    ``long``, pages or opens a ticket; the burn-rate factor is derived from it.
+    """
+
+    long: str
+    short: str
+    budget_consumed: float
+    severity: Severity

@@ -14,6 +14,7 @@ import math
 import random
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from ..sidecar.client import SidecarClient
@@ -25,11 +26,32 @@ USERS = 400  # agents eligible to use the assistant
 USER_POOL = 260  # of whom this many ever try it
 
 
-def sidecar_settings(store: Any, port: int) -> Settings:
-    """The demo's declared KPI, cohorts, fairness groups, fixed costs and eligible users."""
+#: The demo's thresholds file: its service's own latency objective and the capacity peak load is judged by.
+THRESHOLDS = """\
+thresholds:
+  latency_p95_seconds:
+    per:
+      - service: support-assistant
+        warning: 2.56
+        critical: 5.12
+capacity:
+  - service: support-assistant
+    model: gpt-4o-mini
+    requests_per_second: 40
+  - service: support-assistant
+    model: gpt-4o
+    requests_per_second: 10
+"""
+
+
+def sidecar_settings(store: Path, port: int) -> Settings:
+    """The demo's declared KPI, cohorts, fairness groups, fixed costs, eligible users and thresholds."""
+    thresholds = store.parent / "thresholds.yaml"
+    thresholds.write_text(THRESHOLDS, encoding="utf-8")
     return Settings(store=store, host="127.0.0.1", port=port, eligible_users=USERS, kpis=(KPI,),
                     fixed_costs_usd_per_month={"compute": 1800.0, "storage": 150.0, "maintenance": 2500.0},
-                    fairness={"channel": ("email", "chat", "phone", "web")}, derived_refresh_seconds=1.0)
+                    fairness={"channel": ("email", "chat", "phone", "web")}, derived_refresh_seconds=1.0,
+                    thresholds=thresholds)
 
 
 class SidecarFeed:

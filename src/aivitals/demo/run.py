@@ -69,6 +69,7 @@ class Demo:
         self.tiles = executive_tiles()
         self.history: deque[tuple[float, float, Snapshot]] = deque()
         self.stop = threading.Event()
+        self.terminated = threading.Event()
         self.tickets = 0
         self.in_flight = threading.Semaphore(200)  # never let a slow machine queue tickets without bound
         self.pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="aivitals-demo")
@@ -161,7 +162,7 @@ class Demo:
     def run(self) -> int:
         self._server, _ = start_http_server(self.options.port, "127.0.0.1", self.registry)
         if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, lambda *_: self.stop.set())
+            signal.signal(signal.SIGTERM, self._terminate)
         print(f"aivitals demo: serving {self.url}", file=self.out, flush=True)
         if self.sidecar is not None:
             print(f"aivitals demo: sidecar at {self.sidecar_url} (/metrics, /docs)", file=self.out, flush=True)
@@ -193,13 +194,14 @@ class Demo:
                 self._store_dir.cleanup()
         return 0
 
+    def _terminate(self, *_: Any) -> None:
+        self.terminated.set()
+        self.stop.set()
+
     def _hold(self) -> None:
-        """Serve /metrics until Ctrl-C or SIGTERM, so a scraper can read the final totals."""
-        done = threading.Event()
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, lambda *_: done.set())
+        """Serve /metrics until Ctrl-C or SIGTERM (one sent earlier counts), so a scraper can read the totals."""
         try:
-            while not done.wait(0.5):
+            while not self.terminated.wait(0.5):
                 pass
         except KeyboardInterrupt:
             pass

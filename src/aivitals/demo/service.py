@@ -204,6 +204,7 @@ class DemoService:
             tracker.record_quality("groundedness", rnd.betavariate(24, 1.6), model=model)
             tracker.record_quality("context_precision", rnd.betavariate(8, 2.2), model=model)
             tracker.record_quality("context_recall", rnd.betavariate(9, 2.0), model=model)
+            tracker.record_quality("toxicity", rnd.betavariate(1.2, 40), model=model)
             tracker.record_evaluation("hallucination", rnd.random() > 0.014, model=model)
             tracker.record_evaluation("citation", rnd.random() < 0.965, model=model)
             if rnd.random() < 0.62:

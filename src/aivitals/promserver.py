@@ -1,0 +1,136 @@
+"""Start a throwaway Prometheus loaded with aivitals rules, for the demo and the tests.
+
+It listens on 127.0.0.1 only, keeps its data in a temporary directory, and is
+stopped by its pid; nothing outlives ``stop()``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+#: How often the test Prometheus scrapes and evaluates: fast, so data shows within seconds.
+FAST_INTERVAL = "1s"
+READY_TIMEOUT_S = 30.0
+#: A group's ``interval`` key: first in its list item (sorted keys) or further down it.
+_FIRST_INTERVAL = re.compile(r"^- interval: \S+\n  ", re.MULTILINE)
+_LATER_INTERVAL = re.compile(r"^  interval: \S+\n", re.MULTILINE)
+
+
+class PrometheusError(RuntimeError):
+    """Prometheus could not be found or did not start; the message says why."""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def find_binary() -> str:
+    """``$AIVITALS_PROMETHEUS`` or ``prometheus`` on the PATH."""
+    candidate = os.environ.get("AIVITALS_PROMETHEUS") or shutil.which("prometheus")
+    if not candidate:
+        raise PrometheusError("no prometheus binary: install it (apt-get install prometheus) or set "
+                              "AIVITALS_PROMETHEUS to its path")
+    return candidate
+
+
+@dataclass
+class PrometheusHandle:
+    """A running Prometheus: its URL, and ``stop()`` to end it and remove its data."""
+
+    url: str
+    pid: int
+    process: subprocess.Popen[bytes]
+    workdir: Path
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.kill(self.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.kill(self.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> PrometheusHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _config(rule_files: list[Path], targets: Sequence[str], interval: str, job: str) -> str:
+    lines = ["global:", f"  scrape_interval: {interval}", f"  evaluation_interval: {interval}", "rule_files:"]
+    lines += [f"  - '{path}'" for path in rule_files] or ["  []"]
+    lines += ["scrape_configs:", f"  - job_name: '{job}'", "    static_configs:", "      - targets:"]
+    lines += [f"          - '{target}'" for target in targets]
+    return "\n".join(lines) + "\n"
+
+
+def _copy_rules(rules_dir: Path, workdir: Path, interval: str | None) -> list[Path]:
+    """The rule files, copied; with ``interval``, every group is evaluated at it (long groups too)."""
+    out = []
+    for source in sorted(rules_dir.glob("*.yaml")):
+        target = workdir / "rules" / source.name
+        target.parent.mkdir(exist_ok=True)
+        text = source.read_text(encoding="utf-8")
+        if interval:
+            # group keys sit at the top of each list item; rules carry no interval
+            text = _LATER_INTERVAL.sub("", _FIRST_INTERVAL.sub("- ", text))
+        target.write_text(text, encoding="utf-8")
+        out.append(target)
+    return out
+
+
+def start_prometheus(rules_dir: str | Path | None, targets: Sequence[str], port: int | None = None, *,
+                     interval: str = FAST_INTERVAL, job: str = "aivitals",
+                     same_interval_for_all_groups: bool = True) -> PrometheusHandle:
+    """Start Prometheus scraping ``targets`` (host:port) with every ``*.yaml`` directly in ``rules_dir``.
+
+    Scrapes and evaluations run every ``interval`` (1s: data shows within seconds); groups that
+    production evaluates less often run at it too unless ``same_interval_for_all_groups`` is False.
+    Returns once the server answers ready; raises PrometheusError with its log otherwise.
+    """
+    binary = find_binary()
+    port = port or free_port()
+    workdir = Path(tempfile.mkdtemp(prefix="aivitals-prometheus-"))
+    rules = _copy_rules(Path(rules_dir), workdir, interval if same_interval_for_all_groups else None) if (
+        rules_dir) else []
+    config = workdir / "prometheus.yml"
+    config.write_text(_config(rules, targets, interval, job), encoding="utf-8")
+    log = (workdir / "prometheus.log").open("wb")
+    process = subprocess.Popen(
+        [binary, f"--config.file={config}", f"--storage.tsdb.path={workdir / 'data'}",
+         f"--web.listen-address=127.0.0.1:{port}", "--storage.tsdb.retention.time=1d"],
+        stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
+    log.close()
+    handle = PrometheusHandle(f"http://127.0.0.1:{port}", process.pid, process, workdir)
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            text = (workdir / "prometheus.log").read_text(errors="replace")[-2000:]
+            handle.stop()
+            raise PrometheusError(f"prometheus exited with {process.returncode}:\n{text}")
+        try:
+            with urllib.request.urlopen(f"{handle.url}/-/ready", timeout=1) as response:
+                if response.status == 200:
+                    return handle
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.2)
+    handle.stop()
+    raise PrometheusError(f"prometheus did not become ready within {READY_TIMEOUT_S:.0f}s")

@@ -1,0 +1,58 @@
+"""`promtool test rules` over the generated tests: every alert before and after `for:`, every record by value."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from aivitals.build import render_all, write
+from aivitals.rules import all_alerts
+from aivitals.rules.promql import catalogue_recordings
+from aivitals.rules.unittests import render_tests
+
+pytestmark = [pytest.mark.prometheus, pytest.mark.skipif(not shutil.which("promtool"), reason="no promtool")]
+
+TESTS = sorted(render_tests("docs/runbooks.md"))
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("build")
+    write(render_all(), out)
+    return out
+
+
+@pytest.mark.parametrize("name", TESTS)
+def test_promtool_passes_the_generated_rule_tests(built: Path, name: str) -> None:
+    result = subprocess.run(["promtool", "test", "rules", f"tests/{name}"], cwd=built / "alerts",
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+
+
+def test_every_alert_is_tested_just_before_and_after_for() -> None:
+    docs = render_tests("docs/runbooks.md")
+    cases: dict[str, list[dict[str, object]]] = {}
+    for _name, doc in docs.items():
+        for group in doc["tests"]:
+            for case in group.get("alert_rule_test", []):
+                cases.setdefault(case["alertname"], []).append(case)
+    for alert in all_alerts():
+        mine = cases.get(alert.name, [])
+        assert any(not c["exp_alerts"] for c in mine), f"{alert.name}: no case before it fires"
+        firing = [a for c in mine for a in c["exp_alerts"]]  # type: ignore[attr-defined]
+        assert any(a["exp_labels"]["severity"] == alert.severity for a in firing), (
+            f"{alert.name} ({alert.severity}): no case where it fires")
+
+
+def test_every_recording_rule_has_a_value_test() -> None:
+    docs = render_tests("docs/runbooks.md")
+    tested = {case["expr"] for doc in docs.values() for group in doc["tests"]
+              for case in group.get("promql_expr_test", [])}
+    assert {r.record for r in catalogue_recordings()} <= tested
+    for doc in docs.values():
+        for group in doc["tests"]:
+            for case in group.get("promql_expr_test", []):
+                assert case["exp_samples"], f"{case['expr']}: an empty expectation proves nothing"
