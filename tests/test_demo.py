@@ -7,11 +7,13 @@ import os
 import signal
 import subprocess
 import sys
+import time
+import urllib.parse
 import urllib.request
 
 import pytest
 
-from prometheus_process import Prometheus, free_port
+from aivitals.promserver import free_port, start_prometheus
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.slow]
 
@@ -42,7 +44,7 @@ def stop(process: subprocess.Popen[str]) -> int:
 def test_prometheus_scrapes_the_demo_and_reports_the_same_request_and_token_totals():
     port, sidecar_port = free_port(), free_port()
     demo = start_demo(port, "--duration", "12", "--hold", "--sidecar-port", str(sidecar_port))
-    prometheus = Prometheus([f"127.0.0.1:{port}", f"127.0.0.1:{sidecar_port}"])
+    prometheus = start_prometheus(None, [f"127.0.0.1:{port}", f"127.0.0.1:{sidecar_port}"])
     try:
         totals = read_totals(demo)
         assert totals["requests_total"] > 100
@@ -103,3 +105,27 @@ def test_the_demo_exits_cleanly_on_ctrl_c():
     out, _ = demo.communicate(timeout=30)
     assert demo.returncode == 0
     assert '"requests_total"' in out
+
+
+def test_demo_prometheus_starts_prometheus_with_the_rules_and_stops_it_on_exit():
+    demo = start_demo(free_port(), "--duration", "60", "--hold", "--sidecar-port", "0", "--prometheus")
+    assert demo.stdout is not None
+    url = None
+    for line in demo.stdout:
+        if "Prometheus at " in line:
+            url = line.split("Prometheus at ")[1].split()[0]
+            break
+    assert url, "the demo printed no Prometheus URL"
+    try:
+        deadline = time.monotonic() + 60
+        recorded = []
+        while time.monotonic() < deadline and not recorded:
+            query = urllib.parse.urlencode({"query": "service_model:aivitals_requests:rate5m"})
+            with urllib.request.urlopen(f"{url}/api/v1/query?{query}", timeout=10) as response:
+                recorded = json.load(response)["data"]["result"]
+            time.sleep(0.5)
+        assert recorded, "the generated recording rules produced nothing from the demo"
+    finally:
+        assert stop(demo) == 0
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"{url}/-/ready", timeout=2)

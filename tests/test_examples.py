@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from prometheus_process import free_port
+from aivitals.promserver import free_port
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

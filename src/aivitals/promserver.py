@@ -6,6 +6,7 @@ stopped by its pid; nothing outlives ``stop()``.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -15,10 +16,12 @@ import subprocess
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 #: How often the test Prometheus scrapes and evaluates: fast, so data shows within seconds.
 FAST_INTERVAL = "1s"
@@ -55,6 +58,34 @@ class PrometheusHandle:
     pid: int
     process: subprocess.Popen[bytes]
     workdir: Path
+
+    def query(self, expr: str) -> list[dict[str, Any]]:
+        """The instant vector ``expr`` evaluates to now; raises PrometheusError if the query fails."""
+        url = f"{self.url}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
+        with urllib.request.urlopen(url, timeout=10) as response:
+            body = json.load(response)
+        if body.get("status") != "success":
+            raise PrometheusError(f"{expr}: {body}")
+        return list(body["data"]["result"])
+
+    def scalar(self, expr: str) -> float | None:
+        """The value of a one-element result, or None when it is empty."""
+        result = self.query(expr)
+        return float(result[0]["value"][1]) if result else None
+
+    def wait_for(self, expr: str, expected: float, timeout: float = 60.0, rel: float = 1e-9) -> float | None:
+        """Poll ``expr`` (never sleep a fixed time) until it equals ``expected``; the last value seen."""
+        deadline = time.monotonic() + timeout
+        value = None
+        while time.monotonic() < deadline:
+            try:
+                value = self.scalar(expr)
+            except OSError:
+                value = None
+            if value is not None and abs(value - expected) <= rel * max(abs(expected), 1.0):
+                return value
+            time.sleep(0.5)
+        return value
 
     def stop(self) -> None:
         if self.process.poll() is None:

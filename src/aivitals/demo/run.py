@@ -58,6 +58,7 @@ class Demo:
         self.tracker = Tracker(self.registry, service=SERVICE, prices=DEMO_PRICES, clock=self.clock)
         register_collectors(self.registry)  # the host's CPU and memory; GPUs where NVML finds any
         self.sidecar: Any = None
+        self.prometheus: Any = None
         self.feed: Any = None
         self.sidecar_note = ""
         if options.sidecar:
@@ -90,6 +91,32 @@ class Demo:
         self.sidecar_url = self.sidecar.start()
         self.feed = SidecarFeed(SidecarClient(self.sidecar_url), self.options.seed)
         self.feed.start()
+
+    def _start_prometheus(self) -> None:
+        """A local Prometheus with the generated rules, scraping the demo and its sidecar."""
+        from ..promserver import PrometheusError, start_prometheus
+
+        try:
+            from ..rules import alert_groups, recording_groups
+            from ..rules.files import dump
+        except ImportError:
+            print("aivitals demo: --prometheus needs the codegen extra: pip install 'aivitals[codegen]'",
+                  file=self.out, flush=True)
+            return
+        self._rules_dir = tempfile.TemporaryDirectory(prefix="aivitals-demo-rules-")
+        rules = Path(self._rules_dir.name)
+        (rules / "aivitals-recording.yaml").write_text(dump({"groups": recording_groups()}), encoding="utf-8")
+        (rules / "aivitals-alerts.yaml").write_text(dump({"groups": alert_groups()}), encoding="utf-8")
+        targets = [f"127.0.0.1:{self.options.port}"]
+        if self.sidecar is not None:
+            targets.append(self.sidecar_url.removeprefix("http://"))
+        try:
+            self.prometheus = start_prometheus(rules, targets, interval="5s")
+        except PrometheusError as exc:
+            print(f"aivitals demo: no Prometheus: {exc}", file=self.out, flush=True)
+            return
+        print(f"aivitals demo: Prometheus at {self.prometheus.url} with the generated rules and alerts "
+              f"({self.prometheus.url}/alerts)", file=self.out, flush=True)
 
     def _dispatch(self) -> None:
         """Send tickets at the simulated rate (Poisson arrivals per 50 ms tick)."""
@@ -168,6 +195,8 @@ class Demo:
             print(f"aivitals demo: sidecar at {self.sidecar_url} (/metrics, /docs)", file=self.out, flush=True)
         elif self.sidecar_note:
             print(f"aivitals demo: {self.sidecar_note}", file=self.out, flush=True)
+        if self.options.prometheus:
+            self._start_prometheus()
         dispatcher = threading.Thread(target=self._dispatch, name="aivitals-demo-dispatch", daemon=True)
         dispatcher.start()
         deadline = time.monotonic() + self.options.duration if self.options.duration > 0 else math.inf
@@ -188,6 +217,9 @@ class Demo:
             if self.options.hold:
                 self._hold()
         finally:
+            if self.prometheus is not None:
+                self.prometheus.stop()
+                self._rules_dir.cleanup()
             self._server.shutdown()
             if self.sidecar is not None:
                 self.sidecar.stop()
