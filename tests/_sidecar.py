@@ -7,7 +7,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,7 +16,10 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from aivitals.promserver import free_port
 from aivitals.sidecar import Settings
+
+__all__ = ["NOW", "Clock", "free_port", "metrics", "post", "sample", "samples", "settings"]
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 NOW = 1_790_000_000.0  # 2026-09-21, a fixed "now" for in-process tests
@@ -68,10 +70,15 @@ def samples(text: str, name: str) -> dict[tuple[tuple[str, str], ...], float]:
     return out
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def post(client: Any, path: str, body: object) -> dict[str, int]:
+    """POST through a TestClient, expecting a 200, and return the answer."""
+    response = client.post(path, json=body)
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def metrics(client: Any) -> str:
+    return str(client.get("/metrics").text)
 
 
 def get(port: int, path: str, timeout: float = 5.0) -> tuple[int, bytes]:

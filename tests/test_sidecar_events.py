@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from _sidecar import NOW, Clock, sample, samples, settings
+from _sidecar import NOW, Clock, metrics, post, sample, samples, settings
 from aivitals.sidecar import create_app
 from aivitals.sidecar.events import KINDS
 
@@ -26,16 +26,6 @@ def clock() -> Clock:
 def client(tmp_path: Path, clock: Clock) -> Iterator[TestClient]:
     with TestClient(create_app(settings(tmp_path), clock=clock)) as c:
         yield c
-
-
-def post(client: TestClient, path: str, body: object) -> dict[str, int]:
-    response = client.post(path, json=body)
-    assert response.status_code == 200, response.text
-    return response.json()  # type: ignore[no-any-return]
-
-
-def metrics(client: TestClient) -> str:
-    return client.get("/metrics").text
 
 
 def test_kpi_exposures_and_conversions_are_counted_by_cohort(client: TestClient) -> None:

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sklearn.metrics import log_loss, roc_auc_score
 
-from _sidecar import NOW, Clock, sample, samples, settings
+from _sidecar import NOW, Clock, metrics, post, sample, samples, settings
 from aivitals.sidecar import create_app
 
 DAY = 86400.0
@@ -25,16 +25,6 @@ def clock() -> Clock:
 def client(tmp_path: Path, clock: Clock) -> Iterator[TestClient]:
     with TestClient(create_app(settings(tmp_path), clock=clock)) as c:
         yield c
-
-
-def post(client: TestClient, path: str, body: object) -> dict[str, int]:
-    response = client.post(path, json=body)
-    assert response.status_code == 200, response.text
-    return response.json()  # type: ignore[no-any-return]
-
-
-def metrics(client: TestClient) -> str:
-    return client.get("/metrics").text
 
 
 def test_labels_join_predictions_into_confusion_calibration_groups_and_delay(client: TestClient) -> None:
