@@ -127,19 +127,10 @@ def series() -> list[Series]:
 
 
 def bucket_quantile(q: float, buckets: Mapping[str, float]) -> float:
-    """Prometheus 2.x bucketQuantile, step for step."""
-    bs = sorted(((math.inf if le == "+Inf" else float(le)), count) for le, count in buckets.items())
-    observations = bs[-1][1]
-    rank = q * observations
-    b = next(i for i in range(len(bs) - 1 + 1) if i == len(bs) - 1 or bs[i][1] >= rank)
-    if b == len(bs) - 1:
-        return bs[-2][0]
-    start, end, count = 0.0, bs[b][0], bs[b][1]
-    if b > 0:
-        start = bs[b - 1][0]
-        count -= bs[b - 1][1]
-        rank -= bs[b - 1][1]
-    return start + (end - start) * (rank / count)
+    """Prometheus's histogram_quantile over ``{le: cumulative count}`` (aivitals.stats is the oracle)."""
+    from ..stats.histogram import histogram_quantile
+
+    return histogram_quantile(q, (((math.inf if le == "+Inf" else float(le)), count) for le, count in buckets.items()))
 
 
 Expected = dict[Labels, float]
