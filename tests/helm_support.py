@@ -1,9 +1,8 @@
 """Render the Helm chart with the real Helm engine and check what it renders.
 
 The chart under test is a copy whose ``files/`` hold the repository's generated
-``alerts/`` and ``dashboards/`` when they exist and are non-empty, and the small
-fixtures in ``tests/fixtures/`` otherwise, so these tests run before and after
-the generators land.
+``alerts/`` and ``dashboards/``; the small fixtures in ``tests/fixtures/`` serve
+the tests of ``sync_chart`` itself.
 """
 
 from __future__ import annotations
@@ -34,16 +33,8 @@ NAMESPACE = "ai"
 CRD_KINDS = {"ServiceMonitor": "servicemonitors", "PodMonitor": "podmonitors", "PrometheusRule": "prometheusrules"}
 
 
-def source_dir(name: str, pattern: str) -> Path:
-    """The repository's generated folder when it holds files, else the fixture."""
-    real = REPO / name
-    if real.is_dir() and any(real.glob(pattern)):
-        return real
-    return FIXTURES / name
-
-
-RULES_SOURCE = source_dir("alerts", "*.yaml")
-DASHBOARDS_SOURCE = source_dir("dashboards", "*.json")
+RULES_SOURCE = REPO / "alerts"
+DASHBOARDS_SOURCE = REPO / "dashboards"
 
 
 def shared_dir() -> Path:
