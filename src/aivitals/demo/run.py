@@ -162,8 +162,8 @@ class Demo:
             return plain_line(self.tiles, clock_text)
         requests = total(snap, "aivitals_requests_total")
         spend = total(snap, "aivitals_cost_usd_total")
-        header = (f"aivitals demo · {SERVICE} · simulated {clock_text} (x{self.options.speed:g}) · "
-                  f"metrics at {self.url}" + (f" and {self.sidecar_url}/metrics" if self.sidecar else ""))
+        header = (f"aivitals demo · {SERVICE} · simulated {clock_text} (x{self.options.speed:g})\n"
+                  f"  /metrics: {self.url}" + (f" · sidecar: {self.sidecar_url}/metrics" if self.sidecar else ""))
         footer = (f"  totals: {requests:,.0f} model calls · ${spend:,.2f} spent · "
                   f"{total(snap, 'aivitals_tokens_total', token_type='input') + total(snap, 'aivitals_tokens_total', token_type='output'):,.0f} tokens"  # noqa: E501
                   "\n  Ctrl-C to stop. The other 24 vitals: aivitals build → dashboards/, alerts/")
