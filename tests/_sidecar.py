@@ -14,12 +14,13 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from aivitals.promserver import free_port
 from aivitals.sidecar import Settings
 
-__all__ = ["NOW", "Clock", "free_port", "metrics", "post", "sample", "samples", "settings"]
+__all__ = ["NOW", "Clock", "client", "free_port", "metrics", "post", "sample", "samples", "settings", "sidecar_clock"]
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 NOW = 1_790_000_000.0  # 2026-09-21, a fixed "now" for in-process tests
@@ -134,3 +135,20 @@ def running_sidecar(store: Path, config: Mapping[str, Any] | None = None,
         yield port
     finally:
         stop(proc)
+
+
+@pytest.fixture
+def sidecar_clock() -> Clock:
+    """The sidecar's clock, moved by hand."""
+    return Clock()
+
+
+@pytest.fixture
+def client(tmp_path: Path, sidecar_clock: Clock) -> Iterator[Any]:
+    """The app on a fresh store, through FastAPI's TestClient."""
+    from fastapi.testclient import TestClient
+
+    from aivitals.sidecar import create_app
+
+    with TestClient(create_app(settings(tmp_path), clock=sidecar_clock)) as c:
+        yield c

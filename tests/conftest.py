@@ -11,6 +11,9 @@ from prometheus_client import CollectorRegistry
 
 from aivitals import Tracker
 
+#: Fixtures shared by a group of test modules: the sidecar's app and clock, the Helm chart.
+pytest_plugins = ["_sidecar", "helm_support"]
+
 
 class ManualClock:
     """A clock the test moves by hand, so durations are exact."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import os
 import shutil
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 import helm_python as helm
 import jsonschema
 import kubernetes_validate
+import pytest
 import yaml
 from packaging.version import Version
 
@@ -133,3 +135,15 @@ def validate_all(docs: list[dict[str, Any]]) -> list[str]:
             validate_core(doc)
         checked.append(doc["kind"])
     return checked
+
+
+@pytest.fixture(scope="module")
+def chart_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the chart with the committed rules and dashboards, for one test module."""
+    return chart_copy(tmp_path_factory.mktemp("chart"))
+
+
+@pytest.fixture(scope="module")
+def chart(chart_path: Path) -> Iterator[helm.Chart]:
+    with helm.Chart.load(chart_path) as loaded:
+        yield loaded

@@ -6,7 +6,6 @@ import base64
 import json
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,17 +30,6 @@ from helm_support import (
 SCENARIOS = scenarios()
 ALL_VALUES = {"defaults": {}, **SCENARIOS}
 CORE_KINDS = {"ConfigMap", "Service", "ServiceAccount", "StatefulSet", "PodDisruptionBudget"}
-
-
-@pytest.fixture(scope="module")
-def chart_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return chart_copy(tmp_path_factory.mktemp("chart"))
-
-
-@pytest.fixture(scope="module")
-def chart(chart_path: Path) -> Iterator[helm.Chart]:
-    with helm.Chart.load(chart_path) as loaded:
-        yield loaded
 
 
 def container(docs: list[dict[str, Any]]) -> dict[str, Any]:

@@ -14,18 +14,15 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from helm_support import CHART, NAMESPACE, chart_copy, one, render, scenarios, validate_core, validate_crd
-
-
-@pytest.fixture(scope="module")
-def chart_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return chart_copy(tmp_path_factory.mktemp("chart"))
-
-
-@pytest.fixture(scope="module")
-def chart(chart_path: Path) -> Iterator[helm.Chart]:
-    with helm.Chart.load(chart_path) as loaded:
-        yield loaded
+from helm_support import (
+    CHART,
+    NAMESPACE,
+    one,
+    render,
+    scenarios,
+    validate_core,
+    validate_crd,
+)
 
 
 def failure(chart: helm.Chart, values: dict[str, Any]) -> str:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 
 from _sidecar import NOW, Clock, metrics, post, sample, samples, settings
@@ -15,17 +13,6 @@ from aivitals.sidecar import create_app
 from aivitals.sidecar.events import KINDS
 
 DAY = 86400.0
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def client(tmp_path: Path, clock: Clock) -> Iterator[TestClient]:
-    with TestClient(create_app(settings(tmp_path), clock=clock)) as c:
-        yield c
 
 
 def test_kpi_exposures_and_conversions_are_counted_by_cohort(client: TestClient) -> None:
@@ -165,17 +152,17 @@ def _notification(*alerts: dict[str, object]) -> dict[str, object]:
 
 
 def test_alertmanager_notifications_open_and_resolve_incidents_by_fingerprint(client: TestClient,
-                                                                              clock: Clock) -> None:
+                                                                              sidecar_clock: Clock) -> None:
     # NOW is 2026-09-21T14:13:20Z; the alert started five minutes before it reached the sidecar
     firing = _notification(_alert("firing", "2026-09-21T14:08:20Z"))
     assert post(client, "/v1/alertmanager", firing) == {"accepted": 1, "duplicate": 0}
-    clock.now += 60
+    sidecar_clock.now += 60
     assert post(client, "/v1/alertmanager", firing) == {"accepted": 0, "duplicate": 1}  # repeat notification
     text = metrics(client)
     assert sample(text, "aivitals_incidents_total", {"severity": "medium", "incident_source": "alertmanager"}) == 1
     assert sample(text, "aivitals_incident_time_to_detect_seconds_sum", {"severity": "medium"}) == 300
     assert sample(text, "aivitals_incidents_open", {"severity": "medium"}) == 1
-    clock.now += 1000
+    sidecar_clock.now += 1000
     resolved = _notification(_alert("resolved", "2026-09-21T14:08:20Z", "2026-09-21T14:28:20Z"))
     assert post(client, "/v1/alertmanager", resolved) == {"accepted": 1, "duplicate": 0}
     text = metrics(client)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -14,17 +13,6 @@ from _sidecar import NOW, Clock, metrics, post, sample, samples, settings
 from aivitals.sidecar import create_app
 
 DAY = 86400.0
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def client(tmp_path: Path, clock: Clock) -> Iterator[TestClient]:
-    with TestClient(create_app(settings(tmp_path), clock=clock)) as c:
-        yield c
 
 
 def test_labels_join_predictions_into_confusion_calibration_groups_and_delay(client: TestClient) -> None:
