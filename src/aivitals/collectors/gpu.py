@@ -5,22 +5,27 @@ now. The ``nvml`` argument is the seam: it defaults to the ``pynvml`` module of
 the ``nvidia-ml-py`` package, imported and initialised on the first scrape;
 tests and benchmarks pass a stand-in with the same functions and constants.
 
+Each device gets a reading plan once, when it is first seen: the NVML
+functions bound to its handle, each with the rendered line its value goes to.
+A scrape runs the plans and does nothing else per field, so it costs little
+more than the NVML calls themselves (``benchmarks/scrape.py``).
+
 Failures stay inside: a field a device does not support (NOT_SUPPORTED) or
 that fails (GPU_IS_LOST, TIMEOUT, any NVMLError) is skipped and counted in
 ``aivitals_collector_errors_total{field}``; the other fields and devices are
 still reported. NOT_SUPPORTED is counted once per device and field, which is
-then not asked again until NVML restarts. No library, driver or GPU means no
-GPU series and one log line (see ``_nvml.py``).
+then dropped from the device's plan until NVML restarts. No library, driver or
+GPU means no GPU series and one log line (see ``_nvml.py``).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import time
-from collections import defaultdict
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector, CollectorRegistry
@@ -30,8 +35,6 @@ from ..catalogue import LABELS, OTHER
 from ._families import family, labels_of, spec
 from ._nvml import DriverGone, NvmlSession, log
 from .errors import CollectorErrors
-
-T = TypeVar("T")
 
 UTILIZATION = "aivitals_gpu_utilization_ratio"
 MEMORY_UTILIZATION = "aivitals_gpu_memory_utilization_ratio"
@@ -58,28 +61,56 @@ FIELDS = ("gpu_device", "gpu_utilization", "gpu_memory", "gpu_power", "gpu_energ
 #: Retry NVML this long after it failed to start or went away.
 DEFAULT_RETRY_INTERVAL = 60.0
 
+#: The labels every GPU series carries, in the catalogue's order: gpu, uuid, gpu_name, mig_instance.
+GPU_LABELS = labels_of(POWER)
+
+#: A scrape's samples by metric, in the order of ``GPU_METRICS``.
+Rows = dict[str, list[Row]]
+
+#: One NVML read of one device, bound once: ``(field, read, metric, target, divisor)``. With a metric, the
+#: value read is appended to that metric's rows under the line ``target``, divided by ``divisor`` unless it
+#: is 1. Without one (None), ``target(value, rows)`` appends the samples of a reading that makes several.
+Reading = tuple[str, Callable[[], Any], str | None, Any, int]
+
+#: NVML answers that say memory info version 2 is not there (an older driver or binding): use version 1.
+_NO_MEMORY_V2 = ("NVML_ERROR_FUNCTION_NOT_FOUND", "NVML_ERROR_NOT_SUPPORTED", "NVML_ERROR_ARGUMENT_VERSION_MISMATCH")
+
 
 class _DeviceLost(Exception):
     """The device stopped answering (GPU_IS_LOST): skip its other fields this scrape."""
 
 
-#: The labels every GPU series carries, in the catalogue's order: gpu, uuid, gpu_name, mig_instance.
-GPU_LABELS = labels_of(POWER)
+class _CannotTell(Exception):
+    """NVML answered, but without the figure (process memory under WDDM): as NOT_SUPPORTED."""
 
 
 class _Device:
-    """A GPU or MIG device with its label set, built once, and its samples' rendered lines, cached."""
+    """A GPU or MIG device: its label set and rendered lines, built once, and its reading plan."""
 
-    __slots__ = ("_extended", "_throttle", "handle", "key", "labels", "lines")
+    __slots__ = ("_extended", "handle", "labels", "lines", "memory_v2", "mig_on", "mig_slots", "migs", "plan",
+                 "unsupported")
 
     def __init__(self, handle: Any, index: str, uuid: str, name: str, mig_instance: str = "") -> None:
         self.handle = handle
-        self.key = uuid
         self.labels: dict[str, str] = dict(zip(GPU_LABELS, (index, uuid, name, mig_instance), strict=True))
         #: The line of each metric carrying just the device's labels, rendered once.
         self.lines: dict[str, Line] = {metric: Line(metric, self.labels) for metric in _DEVICE_METRICS}
         self._extended: dict[tuple[str, str, str], Line] = {}
-        self._throttle: tuple[tuple[int, Line], ...] | None = None
+        #: Readings, as built for the current MIG mode, less the unsupported fields.
+        self.plan: tuple[Reading, ...] = ()
+        #: Whether ``plan`` is the one for MIG mode on; None until a plan is built.
+        self.mig_on: bool | None = None
+        #: Fields this device answered NOT_SUPPORTED to: left out of every plan until NVML restarts.
+        self.unsupported: set[str] = set()
+        #: Whether this device answers memory info version 2; None until probed.
+        self.memory_v2: bool | None = None
+        #: MIG devices by UUID, and the number of MIG slots (read once per GPU).
+        self.migs: dict[str, _Device] = {}
+        self.mig_slots: int | None = None
+
+    @property
+    def uuid(self) -> str:
+        return self.labels["uuid"]
 
     def with_label(self, metric: str, name: str, value: str) -> Line:
         """The line of ``metric`` for this device's labels plus one more (throttle_reason, ecc_type), cached."""
@@ -87,27 +118,6 @@ class _Device:
         if found is None:
             found = self._extended[(metric, name, value)] = Line(metric, {**self.labels, name: value})
         return found
-
-    def throttle_lines(self, masks: tuple[tuple[str, int], ...]) -> tuple[tuple[int, Line], ...]:
-        """Each throttle reason's bit with its line, for the masks of this NVML session (cached)."""
-        if self._throttle is None:
-            self._throttle = tuple((mask, self.with_label(THROTTLED, "throttle_reason", reason))
-                                   for reason, mask in masks)
-        return self._throttle
-
-
-class _Scrape:
-    """The samples of one scrape by family; families with no sample are not exported."""
-
-    def __init__(self) -> None:
-        #: Rows of (line, value) by metric, in the order the metrics were first read.
-        self.rows: defaultdict[str, list[Row]] = defaultdict(list)
-
-    def add(self, name: str, line: Line, value: float) -> None:
-        self.rows[name].append((line, value))
-
-    def families(self) -> list[Metric]:
-        return [RenderedFamily(spec(name), rows) for name, rows in self.rows.items()]
 
 
 def _text(value: Any) -> str:
@@ -127,6 +137,81 @@ def _throttle_masks(nvml: Any) -> tuple[tuple[str, int], ...]:
     return tuple(masks)
 
 
+def _bound(nvml: Any, names: tuple[str, ...], *args: Any) -> Callable[..., Any]:
+    """The first of ``names`` the binding has, bound to ``args``; one raising AttributeError if it has none."""
+    for name in names:
+        function = getattr(nvml, name, None)
+        if function is not None:
+            return functools.partial(function, *args)
+
+    def missing() -> Any:
+        raise AttributeError(f"the NVML binding has no {names[0]}")
+
+    return missing
+
+
+# --- what one reading turns into: the samples of the readings that make several -----------------------------
+
+
+def _utilization(device: _Device) -> Callable[[Any, Rows], None]:
+    gpu_line, memory_line = device.lines[UTILIZATION], device.lines[MEMORY_UTILIZATION]
+
+    def emit(rates: Any, rows: Rows) -> None:
+        rows[UTILIZATION].append((gpu_line, rates.gpu / 100))  # percent -> ratio
+        rows[MEMORY_UTILIZATION].append((memory_line, rates.memory / 100))
+
+    return emit
+
+
+def _memory(device: _Device) -> Callable[[Any, Rows], None]:
+    used, free, total = device.lines[MEMORY_USED], device.lines[MEMORY_FREE], device.lines[MEMORY_TOTAL]
+
+    def emit(info: Any, rows: Rows) -> None:
+        rows[MEMORY_USED].append((used, info.used))
+        rows[MEMORY_FREE].append((free, info.free))
+        rows[MEMORY_TOTAL].append((total, info.total))
+
+    return emit
+
+
+def _process_memory(device: _Device) -> Callable[[Any, Rows], None]:
+    """Device memory of this process; PIDs are the host's, so in a container this needs hostPID."""
+    line = device.lines[PROCESS_MEMORY]
+
+    def emit(processes: Any, rows: Rows) -> None:
+        pid = os.getpid()  # read each time: the collector may outlive a fork
+        mine = [p.usedGpuMemory for p in processes if p.pid == pid]
+        if None in mine:  # NVML cannot tell (Windows WDDM)
+            raise _CannotTell("process memory")
+        rows[PROCESS_MEMORY].append((line, sum(mine)))
+
+    return emit
+
+
+def _throttle(device: _Device, masks: tuple[tuple[str, int], ...]) -> Callable[[Any, Rows], None]:
+    lines = tuple((mask, device.with_label(THROTTLED, "throttle_reason", reason)) for reason, mask in masks)
+    known = functools.reduce(int.__or__, (mask for mask, _ in lines), 0)
+    other = device.with_label(THROTTLED, "throttle_reason", OTHER)
+
+    def emit(reasons: Any, rows: Rows) -> None:
+        reasons = int(reasons)
+        add = rows[THROTTLED].append
+        for mask, line in lines:
+            add((line, 1 if reasons & mask else 0))
+        add((other, 1 if reasons & ~known else 0))
+
+    return emit
+
+
+def _sm_clock(device: _Device) -> Callable[[Any, Rows], None]:
+    line = device.lines[SM_CLOCK]
+
+    def emit(mhz: Any, rows: Rows) -> None:
+        rows[SM_CLOCK].append((line, int(mhz) * 1_000_000))  # MHz -> Hz, exactly
+
+    return emit
+
+
 class GpuCollector(Collector):
     """Per-GPU (and per-MIG-device) utilization, memory, power, energy, temperature, clocks and errors.
 
@@ -142,9 +227,8 @@ class GpuCollector(Collector):
         self._errors = errors if errors is not None else CollectorErrors()
         self._lock = threading.Lock()
         self._devices: dict[int, _Device] = {}
-        self._unsupported: set[tuple[str, str]] = set()
-        self._memory_v1: set[str] = set()
         self._masks: tuple[tuple[str, int], ...] | None = None
+        self._codes: dict[str, int | None] = {}
         if registry is not None:
             registry.register(self)
 
@@ -155,16 +239,16 @@ class GpuCollector(Collector):
         return described
 
     def collect(self) -> list[Metric]:
-        scrape = _Scrape()
+        families: list[Metric] = []
         with self._lock:
             count = self._session.open()
             if count is not None:
                 try:
-                    scrape = self._scrape(count)
+                    rows = self._scrape(count)
+                    families = [RenderedFamily(spec(name), found) for name, found in rows.items() if found]
                 except Exception:  # a bug or a binding we do not know: never into the caller's scrape
                     log.debug("aivitals: GPU scrape failed", exc_info=True)
                     self._errors.inc("gpu_internal")
-        families = scrape.families()
         if self._own_errors:
             families.extend(self._errors.collect())
         return families
@@ -177,200 +261,188 @@ class GpuCollector(Collector):
 
     # --- one scrape -----------------------------------------------------------------------------
 
-    def _scrape(self, count: int) -> _Scrape:
+    def _scrape(self, count: int) -> Rows:
         nvml = self._session.module
         if self._masks is None:
             self._masks = _throttle_masks(nvml)
-        scrape = _Scrape()
+            self._codes = {name: getattr(nvml, name, None) for name in
+                           ("NVML_ERROR_NOT_SUPPORTED", "NVML_ERROR_GPU_IS_LOST", "NVML_ERROR_NOT_FOUND",
+                            *_NO_MEMORY_V2)}
+        rows: Rows = {name: [] for name in GPU_METRICS}
         try:
             for index in range(count):
                 try:
-                    device = self._device(nvml, index)
-                    if device is not None:
-                        self._read_gpu(nvml, device, scrape)
+                    device = self._devices.get(index) or self._identify_gpu(nvml, index)
+                    if device is None:
+                        continue
+                    mig_on = self._mig_enabled(nvml, device)
+                    if mig_on is not device.mig_on:
+                        self._plan(nvml, device, whole=not mig_on)
+                        device.mig_on = mig_on
+                    self._run(device, rows)
+                    if mig_on:
+                        self._mig_devices(nvml, device, rows)
                 except _DeviceLost:
                     continue
         except DriverGone as gone:
             self._errors.inc("gpu_nvml")
             self._session.lose(gone)
             self._forget()
-            return _Scrape()
-        return scrape
+            return {}
+        return rows
+
+    def _run(self, device: _Device, rows: Rows) -> None:
+        """Every reading of the device's plan; this loop is the collector's hot path."""
+        for reading in device.plan:
+            field, read, metric, target, divisor = reading
+            try:
+                value = read()
+                if metric is None:
+                    target(value, rows)
+                elif divisor == 1:
+                    rows[metric].append((target, value))
+                else:
+                    rows[metric].append((target, value / divisor))
+            except Exception as exc:
+                self._failed(field, exc, device)
 
     def _forget(self) -> None:
         self._devices.clear()
-        self._unsupported.clear()
-        self._memory_v1.clear()
         self._masks = None
 
-    def _device(self, nvml: Any, index: int) -> _Device | None:
-        device = self._devices.get(index)
-        if device is None:
-            def identify() -> _Device:
-                handle = nvml.nvmlDeviceGetHandleByIndex(index)
-                uuid, name = _text(nvml.nvmlDeviceGetUUID(handle)), _text(nvml.nvmlDeviceGetName(handle))
-                return _Device(handle, str(index), uuid, name)
+    # --- devices and their plans ----------------------------------------------------------------
 
-            device = self._read(f"index:{index}", "gpu_device", identify, cache_unsupported=False)
-            if device is not None:
-                self._devices[index] = device
+    def _identify_gpu(self, nvml: Any, index: int) -> _Device | None:
+        try:
+            handle = nvml.nvmlDeviceGetHandleByIndex(index)
+            uuid, name = _text(nvml.nvmlDeviceGetUUID(handle)), _text(nvml.nvmlDeviceGetName(handle))
+        except Exception as exc:
+            self._failed("gpu_device", exc)
+            return None
+        device = self._devices[index] = _Device(handle, str(index), uuid, name)
         return device
 
-    def _read_gpu(self, nvml: Any, gpu: _Device, scrape: _Scrape) -> None:
-        handle, line, key = gpu.handle, gpu.lines, gpu.key
-        mig_on = self._mig_enabled(nvml, gpu)
-        self._utilization(nvml, gpu, scrape)
-        if not mig_on:
-            # In MIG mode memory and processes are read per MIG device, so sums by gpu do not count twice.
-            self._memory(nvml, gpu, scrape)
-            self._process_memory(nvml, gpu, scrape)
-        power = self._read(key, "gpu_power", lambda: nvml.nvmlDeviceGetPowerUsage(handle))
-        if power is not None:
-            scrape.add(POWER, line[POWER], power / 1000)  # mW -> W
-        energy = self._read(key, "gpu_energy", lambda: nvml.nvmlDeviceGetTotalEnergyConsumption(handle))
-        if energy is not None:
-            scrape.add(ENERGY, line[ENERGY], energy / 1000)  # mJ -> J
-        temperature = self._read(key, "gpu_temperature",
-                                 lambda: nvml.nvmlDeviceGetTemperature(handle, nvml.NVML_TEMPERATURE_GPU))
-        if temperature is not None:
-            scrape.add(TEMPERATURE, line[TEMPERATURE], temperature)
-        clock = self._read(key, "gpu_sm_clock", lambda: nvml.nvmlDeviceGetClockInfo(handle, nvml.NVML_CLOCK_SM))
-        if clock is not None:
-            scrape.add(SM_CLOCK, line[SM_CLOCK], int(clock) * 1_000_000)  # MHz -> Hz
-        self._throttle(nvml, gpu, scrape)
-        self._ecc(nvml, gpu, scrape)
-        if mig_on:
-            self._mig_devices(nvml, gpu, scrape)
+    def _plan(self, nvml: Any, device: _Device, *, whole: bool) -> None:
+        """Bind the device's readings. ``whole``: a GPU not in MIG mode, or a MIG device, has memory and processes.
+
+        In MIG mode memory and processes are read per MIG device, so sums by gpu do not count twice.
+        """
+        handle, line = device.handle, device.lines
+        readings: list[Reading] = [("gpu_utilization", _bound(nvml, ("nvmlDeviceGetUtilizationRates",), handle),
+                                    None, _utilization(device), 1)]
+        if whole:
+            readings += [("gpu_memory", self._memory_read(nvml, device), None, _memory(device), 1),
+                         ("gpu_process_memory", _bound(nvml, ("nvmlDeviceGetComputeRunningProcesses",), handle),
+                          None, _process_memory(device), 1)]
+        if not device.labels["mig_instance"]:  # a physical GPU
+            ecc = getattr(nvml, "NVML_VOLATILE_ECC", None)
+            readings += [
+                ("gpu_power", _bound(nvml, ("nvmlDeviceGetPowerUsage",), handle), POWER, line[POWER], 1000),
+                ("gpu_energy", _bound(nvml, ("nvmlDeviceGetTotalEnergyConsumption",), handle), ENERGY,
+                 line[ENERGY], 1000),
+                ("gpu_temperature", _bound(nvml, ("nvmlDeviceGetTemperature",), handle,
+                                           getattr(nvml, "NVML_TEMPERATURE_GPU", 0)),
+                 TEMPERATURE, line[TEMPERATURE], 1),
+                ("gpu_sm_clock", _bound(nvml, ("nvmlDeviceGetClockInfo",), handle, getattr(nvml, "NVML_CLOCK_SM", 1)),
+                 None, _sm_clock(device), 1),
+                ("gpu_throttle", _bound(nvml, ("nvmlDeviceGetCurrentClocksEventReasons",  # named so since driver 535
+                                               "nvmlDeviceGetCurrentClocksThrottleReasons"), handle),
+                 None, _throttle(device, self._masks or ()), 1),
+            ]
+            for ecc_type in ("corrected", "uncorrected"):  # volatile counts: since the driver loaded
+                error_type = getattr(nvml, f"NVML_MEMORY_ERROR_TYPE_{ecc_type.upper()}", None)
+                readings.append((f"gpu_ecc_{ecc_type}",
+                                 _bound(nvml, ("nvmlDeviceGetTotalEccErrors",), handle, error_type, ecc),
+                                 ECC_ERRORS, device.with_label(ECC_ERRORS, "ecc_type", ecc_type), 1))
+        device.plan = tuple(r for r in readings if r[0] not in device.unsupported)
+
+    def _memory_read(self, nvml: Any, device: _Device) -> Callable[[], Any]:
+        """Version 2 where it answers (its ``used`` leaves out driver-reserved memory, as nvidia-smi does), else 1.
+
+        Probed once per device; a probe that fails for another reason (a timeout,
+        a lost GPU) keeps version 2, and the reading itself counts the failure.
+        """
+        version_1 = _bound(nvml, ("nvmlDeviceGetMemoryInfo",), device.handle)
+        version = getattr(nvml, "nvmlMemory_v2", None)
+        if version is None:
+            return version_1
+        version_2 = functools.partial(version_1, version=version)
+        if device.memory_v2 is None:
+            device.memory_v2 = True
+            try:
+                version_2()
+            except TypeError:  # a binding without the version argument
+                device.memory_v2 = False
+            except Exception as exc:
+                code = self._code(exc)
+                if code is not None and code in self._session.gone_codes:
+                    raise DriverGone("gpu_memory", exc) from exc
+                if code is not None and code in {self._codes[name] for name in _NO_MEMORY_V2}:
+                    device.memory_v2 = False
+        return version_2 if device.memory_v2 else version_1
 
     def _mig_enabled(self, nvml: Any, gpu: _Device) -> bool:
         """Whether MIG is on; a GPU without MIG (NOT_SUPPORTED) simply has it off, and that is no error."""
-        if (gpu.key, "gpu_mig") in self._unsupported:
+        if "gpu_mig" in gpu.unsupported:
             return False
         try:
             current, enabled = nvml.nvmlDeviceGetMigMode(gpu.handle)[0], nvml.NVML_DEVICE_MIG_ENABLE
         except Exception as exc:
-            if self._code(nvml, exc) == getattr(nvml, "NVML_ERROR_NOT_SUPPORTED", None):
-                self._unsupported.add((gpu.key, "gpu_mig"))
+            if self._code(exc) == self._codes["NVML_ERROR_NOT_SUPPORTED"]:
+                gpu.unsupported.add("gpu_mig")
                 return False
-            self._failed(nvml, gpu.key, "gpu_mig", exc, cache_unsupported=True)
+            self._failed("gpu_mig", exc, gpu)
             return False
         return bool(current == enabled)
 
-    def _utilization(self, nvml: Any, device: _Device, scrape: _Scrape) -> None:
-        rates = self._read(device.key, "gpu_utilization", lambda: nvml.nvmlDeviceGetUtilizationRates(device.handle))
-        if rates is not None:
-            scrape.add(UTILIZATION, device.lines[UTILIZATION], rates.gpu / 100)  # percent -> ratio
-            scrape.add(MEMORY_UTILIZATION, device.lines[MEMORY_UTILIZATION], rates.memory / 100)
-
-    def _memory(self, nvml: Any, device: _Device, scrape: _Scrape) -> None:
-        info = self._read(device.key, "gpu_memory", lambda: self._memory_info(nvml, device))
-        if info is not None:
-            scrape.add(MEMORY_USED, device.lines[MEMORY_USED], info.used)
-            scrape.add(MEMORY_FREE, device.lines[MEMORY_FREE], info.free)
-            scrape.add(MEMORY_TOTAL, device.lines[MEMORY_TOTAL], info.total)
-
-    def _memory_info(self, nvml: Any, device: _Device) -> Any:
-        """Version 2 first: its ``used`` leaves out driver-reserved memory, as nvidia-smi does."""
-        version = getattr(nvml, "nvmlMemory_v2", None)
-        if version is not None and device.key not in self._memory_v1:
+    def _mig_devices(self, nvml: Any, gpu: _Device, rows: Rows) -> None:
+        """Each MIG device's memory, utilization and processes; the layout is read again every scrape."""
+        if gpu.mig_slots is None:
             try:
-                return nvml.nvmlDeviceGetMemoryInfo(device.handle, version=version)
+                gpu.mig_slots = int(nvml.nvmlDeviceGetMaxMigDeviceCount(gpu.handle))
             except Exception as exc:
-                code = self._code(nvml, exc)
-                if code in self._session.gone_codes or code == getattr(nvml, "NVML_ERROR_GPU_IS_LOST", None):
-                    raise
-            self._memory_v1.add(device.key)  # an older driver or binding: version 1 from now on
-        return nvml.nvmlDeviceGetMemoryInfo(device.handle)
-
-    def _process_memory(self, nvml: Any, device: _Device, scrape: _Scrape) -> None:
-        """Device memory of this process; PIDs are the host's, so in a container this needs hostPID."""
-        processes = self._read(device.key, "gpu_process_memory",
-                               lambda: nvml.nvmlDeviceGetComputeRunningProcesses(device.handle))
-        if processes is None:
-            return
-        pid = os.getpid()
-        mine = [p.usedGpuMemory for p in processes if p.pid == pid]
-        if any(used is None for used in mine):  # NVML cannot tell (Windows WDDM)
-            self._errors.inc("gpu_process_memory")
-            self._unsupported.add((device.key, "gpu_process_memory"))
-            return
-        scrape.add(PROCESS_MEMORY, device.lines[PROCESS_MEMORY], sum(mine))
-
-    def _throttle(self, nvml: Any, gpu: _Device, scrape: _Scrape) -> None:
-        def current() -> int:
-            read = getattr(nvml, "nvmlDeviceGetCurrentClocksEventReasons", None) or (
-                nvml.nvmlDeviceGetCurrentClocksThrottleReasons)  # the name before driver 535
-            return int(read(gpu.handle))
-
-        reasons = self._read(gpu.key, "gpu_throttle", current)
-        if reasons is None:
-            return
-        known = 0
-        add = scrape.rows[THROTTLED].append
-        for mask, line in gpu.throttle_lines(self._masks or ()):
-            known |= mask
-            add((line, 1 if reasons & mask else 0))
-        add((gpu.with_label(THROTTLED, "throttle_reason", OTHER), 1 if reasons & ~known else 0))
-
-    def _ecc(self, nvml: Any, gpu: _Device, scrape: _Scrape) -> None:
-        """Volatile counts: errors since the driver loaded, as the catalogue's help says."""
-        for ecc_type in ("corrected", "uncorrected"):
-            def read(ecc_type: str = ecc_type) -> int:
-                error_type = getattr(nvml, f"NVML_MEMORY_ERROR_TYPE_{ecc_type.upper()}")
-                return int(nvml.nvmlDeviceGetTotalEccErrors(gpu.handle, error_type, nvml.NVML_VOLATILE_ECC))
-
-            count = self._read(gpu.key, f"gpu_ecc_{ecc_type}", read)
-            if count is not None:
-                scrape.add(ECC_ERRORS, gpu.with_label(ECC_ERRORS, "ecc_type", ecc_type), count)
-
-    def _mig_devices(self, nvml: Any, gpu: _Device, scrape: _Scrape) -> None:
-        slots = self._read(gpu.key, "gpu_mig", lambda: nvml.nvmlDeviceGetMaxMigDeviceCount(gpu.handle)) or 0
-        for slot in range(int(slots)):
+                self._failed("gpu_mig", exc, gpu)
+                return
+        seen: set[str] = set()
+        for slot in range(gpu.mig_slots):
             try:
                 handle = nvml.nvmlDeviceGetMigDeviceHandleByIndex(gpu.handle, slot)
+                uuid = _text(nvml.nvmlDeviceGetUUID(handle))
+                mig = gpu.migs.get(uuid)
+                if mig is None:
+                    name, instance = _text(nvml.nvmlDeviceGetName(handle)), nvml.nvmlDeviceGetGpuInstanceId(handle)
+                    mig = gpu.migs[uuid] = _Device(handle, gpu.labels["gpu"], uuid, name, str(instance))
             except Exception as exc:
-                if self._code(nvml, exc) != getattr(nvml, "NVML_ERROR_NOT_FOUND", None):  # NOT_FOUND: empty slot
-                    self._failed(nvml, gpu.key, "gpu_mig", exc, cache_unsupported=False)
+                if self._code(exc) != self._codes["NVML_ERROR_NOT_FOUND"]:  # NOT_FOUND: an empty slot, no error
+                    self._failed("gpu_mig", exc)
                 continue
-
-            def identify(handle: Any = handle) -> _Device:
-                uuid, name = _text(nvml.nvmlDeviceGetUUID(handle)), _text(nvml.nvmlDeviceGetName(handle))
-                instance = str(nvml.nvmlDeviceGetGpuInstanceId(handle))
-                return _Device(handle, gpu.labels["gpu"], uuid, name, instance)
-
-            mig = self._read(f"{gpu.key}/{slot}", "gpu_mig", identify, cache_unsupported=False)
-            if mig is None:
-                continue
-            self._memory(nvml, mig, scrape)
-            self._utilization(nvml, mig, scrape)  # NOT_SUPPORTED per MIG device on current drivers
-            self._process_memory(nvml, mig, scrape)
+            seen.add(uuid)
+            mig.handle = handle  # a handle is valid while its MIG device exists: bind the plan to this one
+            self._plan(nvml, mig, whole=True)
+            self._run(mig, rows)
+        for gone in set(gpu.migs) - seen:  # destroyed MIG devices: their lines and plans go with them
+            del gpu.migs[gone]
 
     # --- failures -------------------------------------------------------------------------------
 
-    def _read(self, key: str, field: str, call: Callable[[], T], *, cache_unsupported: bool = True) -> T | None:
-        """``call()``, or None when it fails; the failure is counted and classified."""
-        if (key, field) in self._unsupported:
-            return None
-        try:
-            return call()
-        except Exception as exc:
-            self._failed(self._session.module, key, field, exc, cache_unsupported=cache_unsupported)
-            return None
-
-    def _failed(self, nvml: Any, key: str, field: str, exc: Exception, *, cache_unsupported: bool) -> None:
-        code = self._code(nvml, exc)
+    def _failed(self, field: str, exc: Exception, device: _Device | None = None) -> None:
+        """Count a failed read; drop an unsupported field from the device's plan; end the scrape if NVML went."""
+        code = self._code(exc)
         if code is not None and code in self._session.gone_codes:
             raise DriverGone(field, exc) from exc
         self._errors.inc(field)
-        unsupported = code == getattr(nvml, "NVML_ERROR_NOT_SUPPORTED", None) or isinstance(exc, AttributeError)
-        if cache_unsupported and unsupported:
-            self._unsupported.add((key, field))
-        if code == getattr(nvml, "NVML_ERROR_GPU_IS_LOST", None):
-            raise _DeviceLost(key) from exc
+        if device is None:
+            return
+        unsupported = (code is not None and code == self._codes.get("NVML_ERROR_NOT_SUPPORTED")) or isinstance(
+            exc, (AttributeError, _CannotTell))
+        if unsupported:
+            device.unsupported.add(field)
+            device.plan = tuple(r for r in device.plan if r[0] != field)
+        if code is not None and code == self._codes.get("NVML_ERROR_GPU_IS_LOST"):
+            raise _DeviceLost(device.uuid) from exc
 
-    @staticmethod
-    def _code(nvml: Any, exc: BaseException) -> int | None:
-        error_class = getattr(nvml, "NVMLError", None)
+    def _code(self, exc: BaseException) -> int | None:
+        error_class = getattr(self._session.module, "NVMLError", None)
         if isinstance(error_class, type) and isinstance(exc, error_class):
             value = getattr(exc, "value", None)
             return value if isinstance(value, int) else None
