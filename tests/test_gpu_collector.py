@@ -459,3 +459,70 @@ def test_promtool_finds_nothing_to_complain_about_in_the_collectors_exposition()
 
     assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
     assert result.stdout.decode().strip() == "" and result.stderr.decode().strip() == ""
+
+
+def test_a_timeout_on_the_first_memory_read_keeps_version_2() -> None:
+    gpu = FakeGpu("GPU-a", memory_total=16 * GiB, memory_used=GiB, memory_reserved=256 * 2**20)
+    gpu.failures["nvmlDeviceGetMemoryInfo"] = pynvml.NVML_ERROR_TIMEOUT
+    registry, _ = collector(FakeNvml([gpu]))
+    first = Scrape(registry)
+    at = gpu_labels(0, "GPU-a")
+    assert first.value("aivitals_gpu_memory_used_bytes", at) is None
+    assert first.errors("gpu_memory") == 1
+
+    del gpu.failures["nvmlDeviceGetMemoryInfo"]
+    now = Scrape(registry)
+
+    assert now.value("aivitals_gpu_memory_used_bytes", at) == GiB  # version 2: reserved memory is not used memory
+    assert now.errors("gpu_memory") == 1
+
+
+def test_turning_mig_on_moves_memory_to_the_mig_devices_and_off_brings_it_back() -> None:
+    gpu = FakeGpu("GPU-m", mig_capable=True, memory_total=40 * GiB, memory_used=3 * GiB,
+                  mig_slots=[FakeMig("MIG-1", 1, memory_total=20 * GiB, memory_used=GiB)])
+    fake = FakeNvml([gpu])
+    registry, _ = collector(fake)
+    whole, mig = gpu_labels(0, "GPU-m"), gpu_labels(0, "MIG-1", "NVIDIA A100-SXM4-40GB MIG 1g.5gb", "1")
+    assert Scrape(registry).value("aivitals_gpu_memory_used_bytes", whole) == 3 * GiB
+
+    gpu.mig_enabled = True
+    on = Scrape(registry)
+    assert on.value("aivitals_gpu_memory_used_bytes", whole) is None
+    assert on.value("aivitals_gpu_memory_used_bytes", mig) == GiB
+
+    gpu.mig_enabled = False
+    off = Scrape(registry)
+    assert off.value("aivitals_gpu_memory_used_bytes", whole) == 3 * GiB
+    assert off.value("aivitals_gpu_memory_used_bytes", mig) is None
+    assert off.value("aivitals_gpu_utilization_ratio", whole) == 0.0  # not supported in MIG mode only
+    assert off.errors("gpu_mig") == 0
+
+
+def test_a_destroyed_mig_device_disappears_and_a_new_one_in_its_slot_is_reported() -> None:
+    gpu = FakeGpu("GPU-m", mig_capable=True, mig_enabled=True,
+                  mig_slots=[FakeMig("MIG-1", 1, memory_used=GiB), FakeMig("MIG-2", 2, memory_used=2 * GiB)])
+    registry, _ = collector(FakeNvml([gpu]))
+    assert {u for u in Scrape(registry).uuids() if u.startswith("MIG")} == {"MIG-1", "MIG-2"}
+
+    gpu.mig_slots[1] = FakeMig("MIG-3", 3, memory_used=5 * GiB)  # destroyed, and another instance made there
+    now = Scrape(registry)
+
+    assert {u for u in now.uuids() if u.startswith("MIG")} == {"MIG-1", "MIG-3"}
+    assert now.value("aivitals_gpu_memory_used_bytes",
+                     gpu_labels(0, "MIG-3", "NVIDIA A100-SXM4-40GB MIG 1g.5gb", "3")) == 5 * GiB
+    assert now.errors("gpu_mig") == 0
+
+
+def test_a_reading_plan_asks_nvml_only_what_it_exports() -> None:
+    fake = FakeNvml([FakeGpu("GPU-a", unsupported={"nvmlDeviceGetTotalEccErrors"})])
+    registry, _ = collector(fake)
+    generate_latest(registry)
+    fake.calls.clear()
+
+    generate_latest(registry)
+
+    # one call per exported reading; MIG mode (unsupported) and ECC (unsupported) are not asked again
+    assert dict(fake.calls) == {name: 1 for name in (
+        "nvmlDeviceGetUtilizationRates", "nvmlDeviceGetMemoryInfo", "nvmlDeviceGetComputeRunningProcesses",
+        "nvmlDeviceGetPowerUsage", "nvmlDeviceGetTotalEnergyConsumption", "nvmlDeviceGetTemperature",
+        "nvmlDeviceGetClockInfo", "nvmlDeviceGetCurrentClocksEventReasons")}

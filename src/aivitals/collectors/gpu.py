@@ -277,6 +277,8 @@ class GpuCollector(Collector):
                         continue
                     mig_on = self._mig_enabled(nvml, device)
                     if mig_on is not device.mig_on:
+                        if device.mig_on is not None:  # MIG mode changed: what it did not support may work now
+                            device.unsupported.intersection_update({"gpu_mig"})
                         self._plan(nvml, device, whole=not mig_on)
                         device.mig_on = mig_on
                     self._run(device, rows)
