@@ -526,3 +526,20 @@ def test_a_reading_plan_asks_nvml_only_what_it_exports() -> None:
         "nvmlDeviceGetUtilizationRates", "nvmlDeviceGetMemoryInfo", "nvmlDeviceGetComputeRunningProcesses",
         "nvmlDeviceGetPowerUsage", "nvmlDeviceGetTotalEnergyConsumption", "nvmlDeviceGetTemperature",
         "nvmlDeviceGetClockInfo", "nvmlDeviceGetCurrentClocksEventReasons")}
+
+
+def test_a_function_the_driver_lacks_is_dropped_like_an_unsupported_one() -> None:
+    class OldDriver(FakeNvml):
+        def nvmlDeviceGetComputeRunningProcesses(self, handle):  # type: ignore[no-untyped-def]
+            self.calls["processes"] += 1  # pynvml's versioned wrapper turns FUNCTION_NOT_FOUND into this
+            raise pynvml.NVMLLibraryMismatchError("Unversioned function called")
+
+    fake = OldDriver([FakeGpu("GPU-a", power_mw=1000)])
+    registry, _ = collector(fake)
+    generate_latest(registry)
+    now = Scrape(registry)
+
+    assert now.value("aivitals_gpu_process_memory_used_bytes", gpu_labels(0, "GPU-a")) is None
+    assert now.value("aivitals_gpu_power_watts", gpu_labels(0, "GPU-a")) == 1.0
+    assert now.errors("gpu_process_memory") == 1
+    assert fake.calls["processes"] == 1

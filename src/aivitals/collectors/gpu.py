@@ -229,6 +229,8 @@ class GpuCollector(Collector):
         self._devices: dict[int, _Device] = {}
         self._masks: tuple[tuple[str, int], ...] | None = None
         self._codes: dict[str, int | None] = {}
+        #: Exceptions that mean "this binding or driver has no such function": as NOT_SUPPORTED.
+        self._unsupported_errors: tuple[type[BaseException], ...] = (AttributeError, _CannotTell)
         if registry is not None:
             registry.register(self)
 
@@ -268,6 +270,9 @@ class GpuCollector(Collector):
             self._codes = {name: getattr(nvml, name, None) for name in
                            ("NVML_ERROR_NOT_SUPPORTED", "NVML_ERROR_GPU_IS_LOST", "NVML_ERROR_NOT_FOUND",
                             *_NO_MEMORY_V2)}
+            mismatch = getattr(nvml, "NVMLLibraryMismatchError", None)  # pynvml's FUNCTION_NOT_FOUND, for some calls
+            extra = (mismatch,) if isinstance(mismatch, type) else ()
+            self._unsupported_errors = (AttributeError, _CannotTell, *extra)
         rows: Rows = {name: [] for name in GPU_METRICS}
         try:
             for index in range(count):
@@ -436,7 +441,7 @@ class GpuCollector(Collector):
         if device is None:
             return
         unsupported = (code is not None and code == self._codes.get("NVML_ERROR_NOT_SUPPORTED")) or isinstance(
-            exc, (AttributeError, _CannotTell))
+            exc, self._unsupported_errors)
         if unsupported:
             device.unsupported.add(field)
             device.plan = tuple(r for r in device.plan if r[0] != field)
