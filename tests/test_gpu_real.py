@@ -49,6 +49,26 @@ def nvml() -> Iterator[Any]:
         pynvml.nvmlShutdown()
 
 
+#: Fields asked one at a time: a driver that does not know one fails only that query, not the test.
+OPTIONAL = ("utilization.memory", "memory.free", "ecc.errors.corrected.volatile.total",
+            "ecc.errors.uncorrected.volatile.total", "mig.mode.current")
+
+
+def nvidia_smi_optional() -> dict[str, dict[str, str]]:
+    """Each optional field by GPU uuid; a field nvidia-smi refuses here is left out."""
+    found: dict[str, dict[str, str]] = {}
+    for field in OPTIONAL:
+        done = subprocess.run(["nvidia-smi", f"--query-gpu=uuid,{field}", "--format=csv,noheader,nounits"],
+                              capture_output=True, text=True, timeout=60, check=False)
+        if done.returncode != 0:
+            continue
+        for line in done.stdout.splitlines():
+            if "," in line:
+                uuid, value = (cell.strip() for cell in line.split(",", 1))
+                found.setdefault(uuid, {})[field] = value
+    return found
+
+
 def number(text: str) -> float | None:
     """A nvidia-smi figure, or None for [N/A] and [Not Supported]."""
     try:
@@ -99,5 +119,28 @@ def test_the_collector_agrees_with_nvidia_smi(nvml: Any) -> None:
             used = ours("aivitals_gpu_memory_used_bytes", uuid)
             assert used is not None
             assert between(used / MiB, [number(row["memory.used"]), number(later["memory.used"])], 1)
+    optional = nvidia_smi_optional()
+    again = [(s.name, s.labels, s.value) for m in registry.collect() for s in m.samples]
+    for row in before:
+        uuid, extra = row["uuid"], optional.get(row["uuid"], {})
+        if extra.get("mig.mode.current") == "Enabled":
+            assert ours("aivitals_gpu_memory_total_bytes", uuid) is None  # memory is per MIG device in MIG mode
+        memory_utilization = ours("aivitals_gpu_memory_utilization_ratio", uuid)
+        if memory_utilization is not None and number(extra.get("utilization.memory", "")) is not None:
+            assert abs(memory_utilization * 100 - float(extra["utilization.memory"])) <= 10
+        free = ours("aivitals_gpu_memory_free_bytes", uuid)
+        if free is not None and number(extra.get("memory.free", "")) is not None:
+            assert abs(free / MiB - float(extra["memory.free"])) <= 64  # moves with any process on the GPU
+        for ecc_type in ("corrected", "uncorrected"):
+            smi = number(extra.get(f"ecc.errors.{ecc_type}.volatile.total", ""))
+            found = [v for n, labels, v in scraped if n == "aivitals_gpu_ecc_errors_total"
+                     and labels["uuid"] == uuid and labels["ecc_type"] == ecc_type]
+            if smi is not None:  # ECC on: the same volatile count (errors are rare: equal across the reads)
+                assert found == [smi]
+        energy = [v for n, labels, v in scraped if n == "aivitals_gpu_energy_joules_total" and labels["uuid"] == uuid]
+        energy_again = [v for n, labels, v in again
+                        if n == "aivitals_gpu_energy_joules_total" and labels["uuid"] == uuid]
+        if energy:  # Volta and newer: a counter in joules since the driver loaded, never going down
+            assert energy[0] > 0 and energy_again and energy_again[0] >= energy[0]
     failed = {labels["field"] for n, labels, _ in scraped if n == "aivitals_collector_errors_total"}
     assert not failed & {"gpu_device", "gpu_nvml", "gpu_internal", "gpu_memory", "gpu_temperature"}
