@@ -543,3 +543,41 @@ def test_a_function_the_driver_lacks_is_dropped_like_an_unsupported_one() -> Non
     assert now.value("aivitals_gpu_power_watts", gpu_labels(0, "GPU-a")) == 1.0
     assert now.errors("gpu_process_memory") == 1
     assert fake.calls["processes"] == 1
+
+
+def test_a_driver_before_535_is_read_through_the_old_throttle_function() -> None:
+    gpu = FakeGpu("GPU-a", throttle_reasons=pynvml.nvmlClocksEventReasonSwPowerCap,
+                  failures={"nvmlDeviceGetCurrentClocksEventReasons": pynvml.NVML_ERROR_FUNCTION_NOT_FOUND})
+    fake = FakeNvml([gpu])
+    registry, _ = collector(fake)
+    generate_latest(registry)
+    now = Scrape(registry)
+
+    assert now.value("aivitals_gpu_throttled", gpu_labels(0, "GPU-a", throttle_reason="sw_power_cap")) == 1
+    assert now.errors("gpu_throttle") == 0
+    assert fake.calls["nvmlDeviceGetCurrentClocksEventReasons"] == 1  # tried once, then the old name each scrape
+    assert fake.calls["nvmlDeviceGetCurrentClocksThrottleReasons"] == 2
+
+
+def test_temperature_is_read_through_the_versioned_function_where_the_driver_has_it() -> None:
+    class Binding(FakeNvml):
+        """A binding with nvmlDeviceGetTemperatureV, which the driver may lack."""
+
+        driver_has_it = True
+
+        def nvmlDeviceGetTemperatureV(self, handle, sensor):  # type: ignore[no-untyped-def]
+            h = self._device("nvmlDeviceGetTemperatureV", handle)
+            if not self.driver_has_it:
+                raise pynvml.NVMLError(pynvml.NVML_ERROR_FUNCTION_NOT_FOUND)
+            return h.gpu.temperature_c
+
+    for driver_has_it, calls in ((True, (3, 0)), (False, (1, 2))):  # (V, the deprecated one) over two scrapes
+        fake = Binding([FakeGpu("GPU-a", temperature_c=64)])
+        fake.driver_has_it = driver_has_it
+        registry, _ = collector(fake)
+        generate_latest(registry)
+        now = Scrape(registry)
+
+        assert now.value("aivitals_gpu_temperature_celsius", gpu_labels(0, "GPU-a")) == 64
+        assert now.errors("gpu_temperature") == 0
+        assert (fake.calls["nvmlDeviceGetTemperatureV"], fake.calls["nvmlDeviceGetTemperature"]) == calls

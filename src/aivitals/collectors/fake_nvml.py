@@ -187,6 +187,10 @@ class FakeNvml:
     def nvmlDeviceGetCurrentClocksEventReasons(self, handle: _Handle) -> int:
         return self._device("nvmlDeviceGetCurrentClocksEventReasons", handle).gpu.throttle_reasons
 
+    def nvmlDeviceGetCurrentClocksThrottleReasons(self, handle: _Handle) -> int:
+        """The same reading under its name before driver 535."""
+        return self._device("nvmlDeviceGetCurrentClocksThrottleReasons", handle).gpu.throttle_reasons
+
     def nvmlDeviceGetTotalEccErrors(self, handle: _Handle, error_type: int, counter_type: int) -> int:
         h = self._device("nvmlDeviceGetTotalEccErrors", handle)
         if counter_type != _pynvml.NVML_VOLATILE_ECC:

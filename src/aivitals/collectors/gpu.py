@@ -72,8 +72,9 @@ Rows = dict[str, list[Row]]
 #: is 1. Without one (None), ``target(value, rows)`` appends the samples of a reading that makes several.
 Reading = tuple[str, Callable[[], Any], str | None, Any, int]
 
-#: NVML answers that say memory info version 2 is not there (an older driver or binding): use version 1.
-_NO_MEMORY_V2 = ("NVML_ERROR_FUNCTION_NOT_FOUND", "NVML_ERROR_NOT_SUPPORTED", "NVML_ERROR_ARGUMENT_VERSION_MISMATCH")
+#: NVML answers that say "not this function on this driver": a reading with an older form tries that one.
+_MISSING = ("NVML_ERROR_FUNCTION_NOT_FOUND", "NVML_ERROR_NOT_SUPPORTED", "NVML_ERROR_ARGUMENT_VERSION_MISMATCH",
+            "NVML_ERROR_DEPRECATED")
 
 
 class _DeviceLost(Exception):
@@ -87,7 +88,7 @@ class _CannotTell(Exception):
 class _Device:
     """A GPU or MIG device: its label set and rendered lines, built once, and its reading plan."""
 
-    __slots__ = ("_extended", "handle", "labels", "lines", "memory_v2", "mig_on", "mig_slots", "migs", "plan",
+    __slots__ = ("_extended", "forms", "handle", "labels", "lines", "mig_on", "mig_slots", "migs", "plan",
                  "unsupported")
 
     def __init__(self, handle: Any, index: str, uuid: str, name: str, mig_instance: str = "") -> None:
@@ -102,8 +103,8 @@ class _Device:
         self.mig_on: bool | None = None
         #: Fields this device answered NOT_SUPPORTED to: left out of every plan until NVML restarts.
         self.unsupported: set[str] = set()
-        #: Whether this device answers memory info version 2; None until probed.
-        self.memory_v2: bool | None = None
+        #: For a field NVML offers in several forms (newest first), the index of the one this device answers.
+        self.forms: dict[str, int] = {}
         #: MIG devices by UUID, and the number of MIG slots (read once per GPU).
         self.migs: dict[str, _Device] = {}
         self.mig_slots: int | None = None
@@ -137,15 +138,14 @@ def _throttle_masks(nvml: Any) -> tuple[tuple[str, int], ...]:
     return tuple(masks)
 
 
-def _bound(nvml: Any, names: tuple[str, ...], *args: Any) -> Callable[..., Any]:
-    """The first of ``names`` the binding has, bound to ``args``; one raising AttributeError if it has none."""
-    for name in names:
-        function = getattr(nvml, name, None)
-        if function is not None:
-            return functools.partial(function, *args)
+def _bound(nvml: Any, name: str, *args: Any) -> Callable[..., Any]:
+    """The binding's function ``name`` bound to ``args``; one raising AttributeError if the binding has none."""
+    function = getattr(nvml, name, None)
+    if function is not None:
+        return functools.partial(function, *args)
 
     def missing() -> Any:
-        raise AttributeError(f"the NVML binding has no {names[0]}")
+        raise AttributeError(f"the NVML binding has no {name}")
 
     return missing
 
@@ -269,7 +269,7 @@ class GpuCollector(Collector):
             self._masks = _throttle_masks(nvml)
             self._codes = {name: getattr(nvml, name, None) for name in
                            ("NVML_ERROR_NOT_SUPPORTED", "NVML_ERROR_GPU_IS_LOST", "NVML_ERROR_NOT_FOUND",
-                            *_NO_MEMORY_V2)}
+                            *_MISSING)}
             mismatch = getattr(nvml, "NVMLLibraryMismatchError", None)  # pynvml's FUNCTION_NOT_FOUND, for some calls
             extra = (mismatch,) if isinstance(mismatch, type) else ()
             self._unsupported_errors = (AttributeError, _CannotTell, *extra)
@@ -335,58 +335,66 @@ class GpuCollector(Collector):
         In MIG mode memory and processes are read per MIG device, so sums by gpu do not count twice.
         """
         handle, line = device.handle, device.lines
-        readings: list[Reading] = [("gpu_utilization", _bound(nvml, ("nvmlDeviceGetUtilizationRates",), handle),
+        readings: list[Reading] = [("gpu_utilization", _bound(nvml, "nvmlDeviceGetUtilizationRates", handle),
                                     None, _utilization(device), 1)]
         if whole:
-            readings += [("gpu_memory", self._memory_read(nvml, device), None, _memory(device), 1),
-                         ("gpu_process_memory", _bound(nvml, ("nvmlDeviceGetComputeRunningProcesses",), handle),
+            memory = _bound(nvml, "nvmlDeviceGetMemoryInfo", handle)
+            version = getattr(nvml, "nvmlMemory_v2", None)
+            # version 2's used leaves out driver-reserved memory, as nvidia-smi does; version 1's counts it
+            forms = (functools.partial(memory, version=version), memory) if version is not None else (memory,)
+            readings += [("gpu_memory", self._form(device, "gpu_memory", forms), None, _memory(device), 1),
+                         ("gpu_process_memory", _bound(nvml, "nvmlDeviceGetComputeRunningProcesses", handle),
                           None, _process_memory(device), 1)]
         if not device.labels["mig_instance"]:  # a physical GPU
             ecc = getattr(nvml, "NVML_VOLATILE_ECC", None)
             readings += [
-                ("gpu_power", _bound(nvml, ("nvmlDeviceGetPowerUsage",), handle), POWER, line[POWER], 1000),
-                ("gpu_energy", _bound(nvml, ("nvmlDeviceGetTotalEnergyConsumption",), handle), ENERGY,
+                ("gpu_power", _bound(nvml, "nvmlDeviceGetPowerUsage", handle), POWER, line[POWER], 1000),
+                ("gpu_energy", _bound(nvml, "nvmlDeviceGetTotalEnergyConsumption", handle), ENERGY,
                  line[ENERGY], 1000),
-                ("gpu_temperature", _bound(nvml, ("nvmlDeviceGetTemperature",), handle,
-                                           getattr(nvml, "NVML_TEMPERATURE_GPU", 0)),
+                ("gpu_temperature", self._form(device, "gpu_temperature", tuple(
+                    _bound(nvml, name, handle, getattr(nvml, "NVML_TEMPERATURE_GPU", 0))
+                    for name in ("nvmlDeviceGetTemperatureV", "nvmlDeviceGetTemperature"))),  # the latter deprecated
                  TEMPERATURE, line[TEMPERATURE], 1),
-                ("gpu_sm_clock", _bound(nvml, ("nvmlDeviceGetClockInfo",), handle, getattr(nvml, "NVML_CLOCK_SM", 1)),
+                ("gpu_sm_clock", _bound(nvml, "nvmlDeviceGetClockInfo", handle, getattr(nvml, "NVML_CLOCK_SM", 1)),
                  None, _sm_clock(device), 1),
-                ("gpu_throttle", _bound(nvml, ("nvmlDeviceGetCurrentClocksEventReasons",  # named so since driver 535
-                                               "nvmlDeviceGetCurrentClocksThrottleReasons"), handle),
+                ("gpu_throttle", self._form(device, "gpu_throttle", tuple(
+                    _bound(nvml, name, handle) for name in ("nvmlDeviceGetCurrentClocksEventReasons",  # driver 535+
+                                                               "nvmlDeviceGetCurrentClocksThrottleReasons"))),
                  None, _throttle(device, self._masks or ()), 1),
             ]
             for ecc_type in ("corrected", "uncorrected"):  # volatile counts: since the driver loaded
                 error_type = getattr(nvml, f"NVML_MEMORY_ERROR_TYPE_{ecc_type.upper()}", None)
                 readings.append((f"gpu_ecc_{ecc_type}",
-                                 _bound(nvml, ("nvmlDeviceGetTotalEccErrors",), handle, error_type, ecc),
+                                 _bound(nvml, "nvmlDeviceGetTotalEccErrors", handle, error_type, ecc),
                                  ECC_ERRORS, device.with_label(ECC_ERRORS, "ecc_type", ecc_type), 1))
         device.plan = tuple(r for r in readings if r[0] not in device.unsupported)
 
-    def _memory_read(self, nvml: Any, device: _Device) -> Callable[[], Any]:
-        """Version 2 where it answers (its ``used`` leaves out driver-reserved memory, as nvidia-smi does), else 1.
+    def _form(self, device: _Device, field: str, forms: tuple[Callable[[], Any], ...]) -> Callable[[], Any]:
+        """The first of ``forms`` (newest first) this device answers, tried once per device and field.
 
-        Probed once per device; a probe that fails for another reason (a timeout,
-        a lost GPU) keeps version 2, and the reading itself counts the failure.
+        Only an answer that says the form is not there (FUNCTION_NOT_FOUND,
+        NOT_SUPPORTED, ARGUMENT_VERSION_MISMATCH, DEPRECATED, a binding without
+        it) moves on to the next; a form that fails otherwise (a timeout, a lost
+        GPU) is kept, and the reading itself counts the failure. The last form
+        is taken untried.
         """
-        version_1 = _bound(nvml, ("nvmlDeviceGetMemoryInfo",), device.handle)
-        version = getattr(nvml, "nvmlMemory_v2", None)
-        if version is None:
-            return version_1
-        version_2 = functools.partial(version_1, version=version)
-        if device.memory_v2 is None:
-            device.memory_v2 = True
-            try:
-                version_2()
-            except TypeError:  # a binding without the version argument
-                device.memory_v2 = False
-            except Exception as exc:
-                code = self._code(exc)
-                if code is not None and code in self._session.gone_codes:
-                    raise DriverGone("gpu_memory", exc) from exc
-                if code is not None and code in {self._codes[name] for name in _NO_MEMORY_V2}:
-                    device.memory_v2 = False
-        return version_2 if device.memory_v2 else version_1
+        chosen = device.forms.get(field)
+        if chosen is None:
+            chosen = len(forms) - 1
+            for index, form in enumerate(forms[:-1]):
+                try:
+                    form()
+                except Exception as exc:
+                    code = self._code(exc)
+                    if code is not None and code in self._session.gone_codes:
+                        raise DriverGone(field, exc) from exc
+                    if isinstance(exc, (TypeError, *self._unsupported_errors)) or (
+                            code is not None and code in {self._codes[name] for name in _MISSING}):
+                        continue
+                chosen = index
+                break
+            device.forms[field] = chosen
+        return forms[chosen]
 
     def _mig_enabled(self, nvml: Any, gpu: _Device) -> bool:
         """Whether MIG is on; a GPU without MIG (NOT_SUPPORTED) simply has it off, and that is no error."""
