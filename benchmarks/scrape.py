@@ -132,8 +132,6 @@ def _direct_nvml(nvml: Any) -> Callable[[], None]:
     """The NVML calls one GPU collector scrape makes, as plain calls that read out the values the collector
     exports (a struct's fields are part of calling NVML for them); unsupported ones left out, as it does."""
     version = getattr(nvml, "nvmlMemory_v2", None)
-    reasons = getattr(nvml, "nvmlDeviceGetCurrentClocksEventReasons", None) or (
-        nvml.nvmlDeviceGetCurrentClocksThrottleReasons)
     pid = os.getpid()
     calls: list[Callable[[], object]] = []
     for index in range(nvml.nvmlDeviceGetCount()):
@@ -144,30 +142,40 @@ def _direct_nvml(nvml: Any) -> Callable[[], None]:
             return rates.gpu, rates.memory
 
         def memory(h: Any = h) -> object:
-            info = nvml.nvmlDeviceGetMemoryInfo(h, version=version) if version else nvml.nvmlDeviceGetMemoryInfo(h)
+            info = nvml.nvmlDeviceGetMemoryInfo(h, version=version)
             return info.used, info.free, info.total
 
-        candidates: list[Callable[[], object]] = [
-            lambda h=h: nvml.nvmlDeviceGetMigMode(h),
-            utilization,
-            memory,
-            lambda h=h: sum(p.usedGpuMemory for p in nvml.nvmlDeviceGetComputeRunningProcesses(h) if p.pid == pid),
-            lambda h=h: nvml.nvmlDeviceGetPowerUsage(h),
-            lambda h=h: nvml.nvmlDeviceGetTotalEnergyConsumption(h),
-            lambda h=h: nvml.nvmlDeviceGetTemperature(h, nvml.NVML_TEMPERATURE_GPU),
-            lambda h=h: nvml.nvmlDeviceGetClockInfo(h, nvml.NVML_CLOCK_SM),
-            lambda h=h: reasons(h),
-            lambda h=h: nvml.nvmlDeviceGetTotalEccErrors(h, nvml.NVML_MEMORY_ERROR_TYPE_CORRECTED,
-                                                        nvml.NVML_VOLATILE_ECC),
-            lambda h=h: nvml.nvmlDeviceGetTotalEccErrors(h, nvml.NVML_MEMORY_ERROR_TYPE_UNCORRECTED,
-                                                        nvml.NVML_VOLATILE_ECC),
+        def memory_v1(h: Any = h) -> object:
+            info = nvml.nvmlDeviceGetMemoryInfo(h)
+            return info.used, info.free, info.total
+
+        # each reading with its older forms after it: the first form that answers is the one timed, as the
+        # collector reads the first form a device answers
+        readings: list[tuple[Callable[[], object], ...]] = [
+            (lambda h=h: nvml.nvmlDeviceGetMigMode(h),),
+            (utilization,),
+            (memory, memory_v1),
+            (lambda h=h: sum(p.usedGpuMemory for p in nvml.nvmlDeviceGetComputeRunningProcesses(h) if p.pid == pid),),
+            (lambda h=h: nvml.nvmlDeviceGetPowerUsage(h),),
+            (lambda h=h: nvml.nvmlDeviceGetTotalEnergyConsumption(h),),
+            (lambda h=h: nvml.nvmlDeviceGetTemperatureV(h, nvml.NVML_TEMPERATURE_GPU),
+             lambda h=h: nvml.nvmlDeviceGetTemperature(h, nvml.NVML_TEMPERATURE_GPU)),
+            (lambda h=h: nvml.nvmlDeviceGetClockInfo(h, nvml.NVML_CLOCK_SM),),
+            (lambda h=h: nvml.nvmlDeviceGetCurrentClocksEventReasons(h),
+             lambda h=h: nvml.nvmlDeviceGetCurrentClocksThrottleReasons(h)),
+            (lambda h=h: nvml.nvmlDeviceGetTotalEccErrors(h, nvml.NVML_MEMORY_ERROR_TYPE_CORRECTED,
+                                                         nvml.NVML_VOLATILE_ECC),),
+            (lambda h=h: nvml.nvmlDeviceGetTotalEccErrors(h, nvml.NVML_MEMORY_ERROR_TYPE_UNCORRECTED,
+                                                         nvml.NVML_VOLATILE_ECC),),
         ]
-        for call in candidates:
-            try:
-                call()
-            except nvml.NVMLError:  # the collector stops asking for what a device does not support
-                continue
-            calls.append(call)
+        for forms in readings:
+            for call in forms:
+                try:
+                    call()
+                except (nvml.NVMLError, AttributeError, TypeError):  # not here: the collector skips it too
+                    continue
+                calls.append(call)
+                break
 
     def direct() -> None:
         for call in calls:
