@@ -193,12 +193,14 @@ def _throttle(device: _Device, masks: tuple[tuple[str, int], ...]) -> Callable[[
     known = functools.reduce(int.__or__, (mask for mask, _ in lines), 0)
     other = device.with_label(THROTTLED, "throttle_reason", OTHER)
 
+    last: list[Any] = [None, ()]  # the last bitmask and its rows: it seldom changes between scrapes
+
     def emit(reasons: Any, rows: Rows) -> None:
         reasons = int(reasons)
-        add = rows[THROTTLED].append
-        for mask, line in lines:
-            add((line, 1 if reasons & mask else 0))
-        add((other, 1 if reasons & ~known else 0))
+        if reasons != last[0]:
+            last[:] = [reasons, (*((line, 1 if reasons & mask else 0) for mask, line in lines),
+                                 (other, 1 if reasons & ~known else 0))]
+        rows[THROTTLED].extend(last[1])
 
     return emit
 
