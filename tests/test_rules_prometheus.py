@@ -42,10 +42,6 @@ _EVALUATORS = "fed by the LLM safety evaluators (jailbreak probes, PII detector)
 NOT_FED_BY_DEMO = {
     "#16 Jailbreak resistance": _EVALUATORS,
     "#17 PII and secrets leakage": _EVALUATORS,
-    "GPU utilization": "CI machines have no GPU, so NVML reports nothing",
-    "GPU core temperature": "CI machines have no GPU, so NVML reports nothing",
-    "GPU memory in use": "CI machines have no GPU, so NVML reports nothing",
-    "GPU power": "CI machines have no GPU, so NVML reports nothing",
 }
 VARIABLES = {"$namespace": ".*", "$service": ".*", "$model": ".*", "$__range_s": "3600", "$__range": "1h"}
 WAIT_S = 150.0

@@ -24,6 +24,8 @@ from ..collectors import register_collectors
 from ..drift import DriftRecorder
 from ..exposition import start_http_server
 from ..tracker import Tracker
+from .gpu import NAME as GPU_NAME
+from .gpu import SimulatedGpu, real_gpu_present
 from .service import DEMO_PRICES, DemoService, Shape, SimClock, reference_profile
 from .terminal import plain_line, render
 from .tiles import Snapshot, executive_tiles, snapshot, total
@@ -56,7 +58,12 @@ class Demo:
         self.registry = CollectorRegistry()
         self.clock = SimClock(options.speed)
         self.tracker = Tracker(self.registry, service=SERVICE, prices=DEMO_PRICES, clock=self.clock)
-        register_collectors(self.registry)  # the host's CPU and memory; GPUs where NVML finds any
+        self.gpu: SimulatedGpu | None = None
+        self.gpu_note = ""
+        if not real_gpu_present() and SimulatedGpu.available():
+            self.gpu = SimulatedGpu()
+            self.gpu_note = f"no NVIDIA GPU here: the classifier runs on one simulated GPU, {GPU_NAME!r}"
+        register_collectors(self.registry, nvml=self.gpu.nvml if self.gpu else None)  # host, and the GPUs
         self.sidecar: Any = None
         self.prometheus: Any = None
         self.feed: Any = None
@@ -65,7 +72,7 @@ class Demo:
             self._start_sidecar()
         drift = DriftRecorder(reference_profile(options.seed), "ticket-router-v3", registry=self.registry,
                               feature_names=("ticket_length", "customer_tenure_days", "channel"))
-        self.service = DemoService(self.tracker, self.clock, options.seed, drift, self.feed)
+        self.service = DemoService(self.tracker, self.clock, options.seed, drift, self.feed, self.gpu)
         self.shape = Shape(options.rate, options.seed)
         self.tiles = executive_tiles()
         self.history: deque[tuple[float, float, Snapshot]] = deque()
@@ -195,6 +202,10 @@ class Demo:
             print(f"aivitals demo: sidecar at {self.sidecar_url} (/metrics, /docs)", file=self.out, flush=True)
         elif self.sidecar_note:
             print(f"aivitals demo: {self.sidecar_note}", file=self.out, flush=True)
+        if self.gpu_note:
+            print(f"aivitals demo: {self.gpu_note}", file=self.out, flush=True)
+        if self.gpu is not None:
+            self.gpu.start()
         if self.options.prometheus:
             self._start_prometheus()
         dispatcher = threading.Thread(target=self._dispatch, name="aivitals-demo-dispatch", daemon=True)
@@ -217,6 +228,8 @@ class Demo:
             if self.options.hold:
                 self._hold()
         finally:
+            if self.gpu is not None:
+                self.gpu.stop()
             if self.prometheus is not None:
                 self.prometheus.stop()
                 self._rules_dir.cleanup()

@@ -9,6 +9,7 @@ production. Time is simulated: ``speed`` simulated seconds pass per real one.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 import time
@@ -107,12 +108,13 @@ class DemoService:
     gives the same tickets whatever the thread scheduling."""
 
     def __init__(self, tracker: Tracker, clock: SimClock, seed: int = 0, drift: Any = None,
-                 feed: Any = None) -> None:
+                 feed: Any = None, gpu: Any = None) -> None:
         self.tracker = tracker
         self.clock = clock
         self.seed = seed
         self.drift = drift  # a DriftRecorder for the classifier, or None
         self.feed = feed  # a SidecarFeed, or None without the sidecar
+        self.gpu = gpu  # a SimulatedGpu the classifier runs on, or None
         track = tracker.track
         self.chat = {model: track(model=model)(self._chat_fn(model)) for model in ("gpt-4o-mini", "gpt-4o")}
         self.stream = track(model="claude-haiku-4-5", provider="anthropic")(self._stream_fn)
@@ -169,7 +171,8 @@ class DemoService:
 
     def _classify_fn(self, rnd: random.Random) -> dict[str, Any]:
         """Route a ticket to a queue with the self-hosted classifier (simulated)."""
-        self.clock.sleep(self._latency(rnd, 0.025, 0.25))
+        with self.gpu.busy() if self.gpu is not None else contextlib.nullcontext():
+            self.clock.sleep(self._latency(rnd, 0.025, 0.25))
         features = ticket_features(rnd, self.clock())
         confidence = min(0.999, rnd.betavariate(9, 1.5) * (0.93 if features[0] > 600 else 1.0))
         if self.drift is not None:
