@@ -7,8 +7,8 @@ from prometheus_client import CollectorRegistry
 
 pytest.importorskip("pynvml", reason="the simulated GPU reuses nvidia-ml-py's errors and constants")
 
-from aivitals.collectors import GpuCollector  # noqa: E402
-from aivitals.demo.gpu import NAME, SimulatedGpu  # noqa: E402
+from aivitals.collectors import GpuCollector
+from aivitals.demo.gpu import NAME, SimulatedGpu
 
 
 class Clock:
