@@ -24,6 +24,7 @@ pynvml = pytest.importorskip("pynvml", reason="the fake reuses nvidia-ml-py's er
 from aivitals.catalogue import METRICS_BY_NAME  # noqa: E402
 from aivitals.collectors import GpuCollector, register_collectors  # noqa: E402
 from aivitals.collectors.fake_nvml import FakeGpu, FakeMig, FakeNvml, GiB  # noqa: E402
+from aivitals.collectors.gpu import FIELDS  # noqa: E402
 
 H100 = "NVIDIA H100 80GB HBM3"
 LOGGER = "aivitals.collectors.gpu"
@@ -581,3 +582,47 @@ def test_temperature_is_read_through_the_versioned_function_where_the_driver_has
         assert now.value("aivitals_gpu_temperature_celsius", gpu_labels(0, "GPU-a")) == 64
         assert now.errors("gpu_temperature") == 0
         assert (fake.calls["nvmlDeviceGetTemperatureV"], fake.calls["nvmlDeviceGetTemperature"]) == calls
+
+
+def test_a_scrape_stuck_in_nvml_holds_up_one_scrape_not_the_ones_after_it() -> None:
+    release, entered = threading.Event(), threading.Event()
+
+    class HangingDriver(FakeNvml):
+        def nvmlDeviceGetPowerUsage(self, handle):  # type: ignore[no-untyped-def]
+            if threading.current_thread().name == "stuck":
+                entered.set()
+                release.wait(30)  # a driver call that does not come back
+            return super().nvmlDeviceGetPowerUsage(handle)
+
+    fake = HangingDriver([FakeGpu("GPU-a", power_mw=1000)])
+    registry = CollectorRegistry()
+    GpuCollector(fake, registry, busy_timeout=0.05)
+    generate_latest(registry)  # identifies the GPU and builds its plan
+    stuck = threading.Thread(target=generate_latest, args=(registry,), name="stuck")
+    stuck.start()
+    try:
+        assert entered.wait(10)
+        now = Scrape(registry)
+        assert now.gpu() == []
+        assert now.errors("gpu_busy") == 1
+    finally:
+        release.set()
+        stuck.join(10)
+
+    after = Scrape(registry)
+    assert after.value("aivitals_gpu_power_watts", gpu_labels(0, "GPU-a")) == 1.0
+    assert after.errors("gpu_busy") == 1
+
+
+def test_error_fields_are_exported_at_zero_once_nvml_is_up_so_the_first_failure_shows_in_rate() -> None:
+    gpu = FakeGpu("GPU-a")
+    registry, _ = collector(FakeNvml([gpu]))
+    before = Scrape(registry)
+    assert {lab["field"]: v for n, lab, v in before.samples if n == "aivitals_collector_errors_total"} == (
+        dict.fromkeys(FIELDS, 0.0))
+
+    gpu.failures["nvmlDeviceGetPowerUsage"] = pynvml.NVML_ERROR_TIMEOUT
+    assert Scrape(registry).value("aivitals_collector_errors_total", {"field": "gpu_power"}) == 1.0
+
+    no_gpu, _ = collector(FakeNvml([]))
+    assert [s for s in Scrape(no_gpu).samples if s[0] == "aivitals_collector_errors_total"] == []

@@ -56,7 +56,10 @@ _DEVICE_METRICS = tuple(m for m in GPU_METRICS if m not in (THROTTLED, ECC_ERROR
 #: Values of the ``field`` label on ``aivitals_collector_errors_total``: a fixed set.
 FIELDS = ("gpu_device", "gpu_utilization", "gpu_memory", "gpu_power", "gpu_energy", "gpu_temperature",
           "gpu_sm_clock", "gpu_throttle", "gpu_ecc_corrected", "gpu_ecc_uncorrected", "gpu_mig",
-          "gpu_process_memory", "gpu_nvml", "gpu_internal")
+          "gpu_process_memory", "gpu_nvml", "gpu_internal", "gpu_busy")
+
+#: How long a scrape waits for one still reading NVML (a hung driver) before it goes on without GPU series.
+DEFAULT_BUSY_TIMEOUT = 1.0
 
 #: Retry NVML this long after it failed to start or went away.
 DEFAULT_RETRY_INTERVAL = 60.0
@@ -219,15 +222,20 @@ class GpuCollector(Collector):
 
     ``errors`` is the shared failure counter; when it is not given the
     collector keeps and exports its own (see ``register_collectors``).
+    ``busy_timeout``: a scrape that finds another still reading NVML after
+    that many seconds (a driver that hangs) exports no GPU series and counts
+    ``gpu_busy``, so one stuck call blocks one scrape, not every later one.
     """
 
     def __init__(self, nvml: Any | None = None, registry: CollectorRegistry | None = None, *,
                  errors: CollectorErrors | None = None, retry_interval: float = DEFAULT_RETRY_INTERVAL,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> None:
         self._session = NvmlSession(nvml, retry_interval=retry_interval, clock=clock)
         self._own_errors = errors is None
         self._errors = errors if errors is not None else CollectorErrors()
         self._lock = threading.Lock()
+        self._busy_timeout = busy_timeout
+        self._declared = False  # the error fields, declared at 0 once NVML is up
         self._devices: dict[int, _Device] = {}
         self._masks: tuple[tuple[str, int], ...] | None = None
         self._codes: dict[str, int | None] = {}
@@ -244,15 +252,22 @@ class GpuCollector(Collector):
 
     def collect(self) -> list[Metric]:
         families: list[Metric] = []
-        with self._lock:
-            count = self._session.open()
-            if count is not None:
-                try:
+        if self._lock.acquire(timeout=self._busy_timeout):
+            try:
+                count = self._session.open()
+                if count is not None:
+                    if not self._declared:
+                        self._errors.declare(FIELDS)
+                        self._declared = True
                     rows = self._scrape(count)
                     families = [RenderedFamily(spec(name), found) for name, found in rows.items() if found]
-                except Exception:  # a bug or a binding we do not know: never into the caller's scrape
-                    log.debug("aivitals: GPU scrape failed", exc_info=True)
-                    self._errors.inc("gpu_internal")
+            except Exception:  # a bug or a binding we do not know: never into the caller's scrape
+                log.debug("aivitals: GPU scrape failed", exc_info=True)
+                self._errors.inc("gpu_internal")
+            finally:
+                self._lock.release()
+        else:
+            self._errors.inc("gpu_busy")
         if self._own_errors:
             families.extend(self._errors.collect())
         return families
