@@ -20,7 +20,7 @@ from prometheus_client import CollectorRegistry
 pynvml = pytest.importorskip("pynvml", reason="the stub is called through nvidia-ml-py's bindings")
 
 from aivitals.catalogue import LABELS, OTHER  # noqa: E402
-from aivitals.collectors import GpuCollector, nvml_stub  # noqa: E402
+from aivitals.collectors import GpuCollector, gpu, nvml_stub  # noqa: E402
 
 GiB = 2**30
 MiB = 2**20
@@ -144,9 +144,9 @@ def test_collector_exports_the_table_with_its_unit_conversions(nvml: Any) -> Non
         assert gpu_samples(registry) == expected
         # MIG mode answers NOT_SUPPORTED on every GPU: by design that is a GPU without MIG, not an error;
         # the stub supports every other field the collector reads, so no field failed.
-        assert error_fields(registry) == {}
+        assert error_fields(registry) == dict.fromkeys(gpu.FIELDS, 0.0)  # every field declared, none failed
         assert gpu_samples(registry) == expected  # a second scrape (MIG no longer asked) answers the same
-        assert error_fields(registry) == {}
+        assert error_fields(registry) == dict.fromkeys(gpu.FIELDS, 0.0)
     finally:
         collector.close()
     with pytest.raises(nvml.NVMLError_Uninitialized):  # close() shut NVML down: the collector's init was the only one
@@ -158,7 +158,7 @@ def test_no_gpu_means_no_gpu_series(nvml: Any, monkeypatch: pytest.MonkeyPatch) 
     registry = CollectorRegistry()
     collector = GpuCollector(nvml=nvml, registry=registry)
     assert gpu_samples(registry) == {}
-    assert error_fields(registry) == {}
+    assert error_fields(registry) == {}  # NVML found no GPU: the GPU collector is off, its fields undeclared
     collector.close()
     nvml.nvmlInit()
     try:

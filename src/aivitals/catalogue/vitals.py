@@ -379,6 +379,17 @@ VITALS: tuple[Vital, ...] = (
           thresholds=(Threshold(ABOVE, 0.0, None, "Any internal error means some vitals are missing.",
                                 "sdk_error_rate_max", for_="15m"),),
           grafana_unit="short", record="stage:aivitals_sdk_errors:rateWINDOW", windows=("5m",)),
+    Vital("collector_errors", None, "GPU and host reads failing", Area.SDK,
+          "NVML and psutil reads that failed, per second, by field. A count that stops growing after start-up is "
+          "fields a device does not support; one that keeps growing is reads failing now (a lost GPU, a driver "
+          "gone or hung: field gpu_nvml or gpu_busy).",
+          Unit.NONE, ("aivitals_collector_errors_total",),
+          "sum by (namespace, instance, field) (rate(aivitals_collector_errors_total{SEL}[WINDOW]))",
+          D.OPERATIONS,
+          thresholds=(Threshold(ABOVE, 0.0, None, "Reads failing for 15 minutes leave GPU and host panels blank "
+                                "or stale; a count at start-up alone does not last that long.",
+                                "collector_error_rate_max", for_="15m"),),
+          grafana_unit="short", record="instance_field:aivitals_collector_errors:rateWINDOW", windows=("5m",)),
 )
 
 VITALS_BY_ID: dict[str, Vital] = {v.id: v for v in VITALS}

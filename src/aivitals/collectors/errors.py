@@ -2,6 +2,9 @@
 
 One object per registry: the GPU and host collectors share it so that
 ``aivitals_collector_errors_total`` is exported once, whichever collectors run.
+Each collector declares its fields when it starts reading, and they are
+exported at 0 from then on: a counter that first appears at 1 shows no
+``rate()``, so the first failure would otherwise go unseen by alerts.
 """
 
 from __future__ import annotations
@@ -25,6 +28,12 @@ class CollectorErrors(Collector):
         self._lock = threading.Lock()
         self._counts: dict[str, float] = {}
         self._lines: dict[str, Line] = {}
+
+    def declare(self, fields: tuple[str, ...]) -> None:
+        """Export ``fields`` at 0 until they fail (a collector's fixed set, once it is reading)."""
+        with self._lock:
+            for field in fields:
+                self._counts.setdefault(field, 0.0)
 
     def inc(self, field: str) -> None:
         """Count one failed read of ``field`` (a name from a fixed set in the collector's code)."""

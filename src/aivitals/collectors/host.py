@@ -95,6 +95,9 @@ class HostCollector(Collector):
         self._process: Any = None
         self._last: _Busy | None = None
         self._cpu_ratio: float | None = None
+        standard_fields = {PROCESS_CPU: "process_cpu", PROCESS_RSS: "process_rss", PROCESS_FDS: "process_fds"}
+        self._errors.declare(("host_cpu", "host_memory", "process_threads",
+                              *(standard_fields[name] for name in self._standard)))
         self._last = self._read("host_cpu", lambda: _busy(self._psutil.cpu_times()))  # primes the first delta
         if registry is not None:
             registry.register(self)

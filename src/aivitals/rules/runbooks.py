@@ -54,6 +54,11 @@ FIRST_STEP: dict[str, str] = {
     "gpu_memory_utilization": "Lower batch size or KV-cache share; look for a leak across restarts.",
     "sdk_errors": "Read the stage label: 'cost' is usually an unpriced model, 'labels' an unexpected value; fix "
                   "the config. User calls are not affected.",
+    "collector_errors": "Read the field label. gpu_nvml or gpu_busy: run nvidia-smi on the node; a driver that is "
+                        "gone or hung needs the node drained and the driver reloaded or the GPU reset. Another "
+                        "gpu_ field growing on one GPU: check it for Xid errors in the kernel log. host_ or "
+                        "process_ fields: psutil is denied access, usually a container's security context. "
+                        "User calls are not affected.",
 }
 
 _SLO_FIRST = ("Find the service and model on the Engineering dashboard; check recent deploys and the provider's "

@@ -119,6 +119,7 @@ def series() -> list[Series]:
           Series("aivitals_gpu_memory_total_bytes", gpu, 80e9, False),
           Series("aivitals_gpu_power_watts", gpu, 250, False),
           Series("aivitals_gpu_temperature_celsius", gpu, 71, False)]
+    s += [Series("aivitals_collector_errors_total", {"instance": "node1:9400", "field": "gpu_power"}, 2)]
     s += [Series("aivitals_host_cpu_utilization_ratio", {"instance": "node1:9400"}, 0.25, False),
           Series("aivitals_host_memory_utilization_ratio", {"instance": "node1:9400"}, 0.5, False),
           Series("aivitals_capacity_requests_per_second", SVC, CAPACITY, False)]
@@ -335,6 +336,8 @@ _EXPECTED: dict[str, Callable[[float, float, dict[str, str]], Expected]] = {
     "instance:aivitals_host_cpu_utilization:max": lambda w, t, sm: _one(0.25, instance="node1:9400"),
     "instance:aivitals_host_memory_utilization:max": lambda w, t, sm: _one(0.5, instance="node1:9400"),
     "stage:aivitals_sdk_errors:rate": lambda w, t, sm: _one(rate_sum("aivitals_sdk_errors_total", w), stage="cost"),
+    "instance_field:aivitals_collector_errors:rate": lambda w, t, sm: _one(
+        rate_sum("aivitals_collector_errors_total", w), instance="node1:9400", field="gpu_power"),
     "severity:aivitals_incidents:increase7d": lambda w, t, sm: _one(
         increase_sum("aivitals_incidents_total", 7 * 86400.0), severity="high"),
     "severity:aivitals_incidents_open:sum": lambda w, t, sm: _one(2.0, severity="high"),
