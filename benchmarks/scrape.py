@@ -45,6 +45,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from aivitals import Tracker
 from aivitals.catalogue import METRICS_BY_NAME
 from aivitals.collectors import GpuCollector, HostCollector
+from aivitals.collectors._nvml import NvmlSession
 from aivitals.exposition import generate_latest
 
 Figures = dict[str, Any]
@@ -105,17 +106,12 @@ def _fake_nvml() -> Any:
 def _nvml_sources() -> Iterator[list[tuple[str, Any]]]:
     """The NVMLs to measure against, best first: real NVML where a GPU answers, else the real pynvml binding
     over aivitals' stub libnvidia-ml (where a C compiler is), and always the pure-Python stand-in."""
-    import pynvml
-
     sources: list[tuple[str, Any]] = []
     with contextlib.ExitStack() as stack:
-        try:
-            pynvml.nvmlInit()
-            stack.callback(pynvml.nvmlShutdown)
-            if pynvml.nvmlDeviceGetCount() > 0:
-                sources.append(("nvml", pynvml))
-        except pynvml.NVMLError:
-            pass
+        session = NvmlSession(None, retry_interval=0.0, clock=time.monotonic)  # the collector's own start-up
+        if session.open() is not None:
+            stack.callback(session.close)
+            sources.append(("nvml", session.module))
         if not sources:
             from aivitals.collectors import nvml_stub
 

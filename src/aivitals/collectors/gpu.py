@@ -75,7 +75,7 @@ Rows = dict[str, list[Row]]
 #: is 1. Without one (None), ``target(value, rows)`` appends the samples of a reading that makes several.
 Reading = tuple[str, Callable[[], Any], str | None, Any, int]
 
-#: NVML answers that say "not this function on this driver": a reading with an older form tries that one.
+#: NVML's names of the answers that say "not this function on this driver".
 _MISSING = ("NVML_ERROR_FUNCTION_NOT_FOUND", "NVML_ERROR_NOT_SUPPORTED", "NVML_ERROR_ARGUMENT_VERSION_MISMATCH",
             "NVML_ERROR_DEPRECATED")
 
@@ -139,6 +139,24 @@ def _throttle_masks(nvml: Any) -> tuple[tuple[str, int], ...]:
         if mask is not None:
             masks.append((reason, int(mask)))
     return tuple(masks)
+
+
+class _Binding:
+    """What the collector reads off the NVML module once per session: error codes, classes, throttle bits."""
+
+    __slots__ = ("lost", "masks", "missing", "not_found", "not_supported", "unsupported_errors")
+
+    def __init__(self, nvml: Any) -> None:
+        self.masks = _throttle_masks(nvml)
+        self.not_supported: int | None = getattr(nvml, "NVML_ERROR_NOT_SUPPORTED", None)
+        self.lost: int | None = getattr(nvml, "NVML_ERROR_GPU_IS_LOST", None)
+        self.not_found: int | None = getattr(nvml, "NVML_ERROR_NOT_FOUND", None)
+        #: Codes that say "not this function on this driver": a reading with an older form tries that one.
+        self.missing = frozenset(code for code in (getattr(nvml, name, None) for name in _MISSING) if code is not None)
+        mismatch = getattr(nvml, "NVMLLibraryMismatchError", None)  # pynvml's FUNCTION_NOT_FOUND, for some calls
+        #: Exceptions that mean "this binding or driver has no such function", counted as NOT_SUPPORTED.
+        self.unsupported_errors: tuple[type[BaseException], ...] = (
+            AttributeError, _CannotTell, *((mismatch,) if isinstance(mismatch, type) else ()))
 
 
 def _bound(nvml: Any, name: str, *args: Any) -> Callable[..., Any]:
@@ -237,10 +255,7 @@ class GpuCollector(Collector):
         self._busy_timeout = busy_timeout
         self._declared = False  # the error fields, declared at 0 once NVML is up
         self._devices: dict[int, _Device] = {}
-        self._masks: tuple[tuple[str, int], ...] | None = None
-        self._codes: dict[str, int | None] = {}
-        #: Exceptions that mean "this binding or driver has no such function": as NOT_SUPPORTED.
-        self._unsupported_errors: tuple[type[BaseException], ...] = (AttributeError, _CannotTell)
+        self._binding: _Binding | None = None  # read off the module once NVML is up
         if registry is not None:
             registry.register(self)
 
@@ -282,14 +297,8 @@ class GpuCollector(Collector):
 
     def _scrape(self, count: int) -> Rows:
         nvml = self._session.module
-        if self._masks is None:
-            self._masks = _throttle_masks(nvml)
-            self._codes = {name: getattr(nvml, name, None) for name in
-                           ("NVML_ERROR_NOT_SUPPORTED", "NVML_ERROR_GPU_IS_LOST", "NVML_ERROR_NOT_FOUND",
-                            *_MISSING)}
-            mismatch = getattr(nvml, "NVMLLibraryMismatchError", None)  # pynvml's FUNCTION_NOT_FOUND, for some calls
-            extra = (mismatch,) if isinstance(mismatch, type) else ()
-            self._unsupported_errors = (AttributeError, _CannotTell, *extra)
+        if self._binding is None:
+            self._binding = _Binding(nvml)
         rows: Rows = {name: [] for name in GPU_METRICS}
         try:
             for index in range(count):
@@ -332,7 +341,7 @@ class GpuCollector(Collector):
 
     def _forget(self) -> None:
         self._devices.clear()
-        self._masks = None
+        self._binding = None
 
     # --- devices and their plans ----------------------------------------------------------------
 
@@ -377,7 +386,7 @@ class GpuCollector(Collector):
                 ("gpu_throttle", self._form(device, "gpu_throttle", tuple(
                     _bound(nvml, name, handle) for name in ("nvmlDeviceGetCurrentClocksEventReasons",  # driver 535+
                                                                "nvmlDeviceGetCurrentClocksThrottleReasons"))),
-                 None, _throttle(device, self._masks or ()), 1),
+                 None, _throttle(device, self._read_binding().masks), 1),
             ]
             for ecc_type in ("corrected", "uncorrected"):  # volatile counts: since the driver loaded
                 error_type = getattr(nvml, f"NVML_MEMORY_ERROR_TYPE_{ecc_type.upper()}", None)
@@ -402,11 +411,9 @@ class GpuCollector(Collector):
                 try:
                     form()
                 except Exception as exc:
-                    code = self._code(exc)
-                    if code is not None and code in self._session.gone_codes:
-                        raise DriverGone(field, exc) from exc
-                    if isinstance(exc, (TypeError, *self._unsupported_errors)) or (
-                            code is not None and code in {self._codes[name] for name in _MISSING}):
+                    code = self._code_unless_gone(field, exc)
+                    binding = self._read_binding()
+                    if isinstance(exc, (TypeError, *binding.unsupported_errors)) or code in binding.missing:
                         continue
                 chosen = index
                 break
@@ -420,7 +427,7 @@ class GpuCollector(Collector):
         try:
             current, enabled = nvml.nvmlDeviceGetMigMode(gpu.handle)[0], nvml.NVML_DEVICE_MIG_ENABLE
         except Exception as exc:
-            if self._code(exc) == self._codes["NVML_ERROR_NOT_SUPPORTED"]:
+            if self._code(exc) == self._read_binding().not_supported:
                 gpu.unsupported.add("gpu_mig")
                 return False
             self._failed("gpu_mig", exc, gpu)
@@ -445,7 +452,7 @@ class GpuCollector(Collector):
                     name, instance = _text(nvml.nvmlDeviceGetName(handle)), nvml.nvmlDeviceGetGpuInstanceId(handle)
                     mig = gpu.migs[uuid] = _Device(handle, gpu.labels["gpu"], uuid, name, str(instance))
             except Exception as exc:
-                if self._code(exc) != self._codes["NVML_ERROR_NOT_FOUND"]:  # NOT_FOUND: an empty slot, no error
+                if self._code(exc) != self._read_binding().not_found:  # NOT_FOUND: an empty slot, no error
                     self._failed("gpu_mig", exc)
                 continue
             seen.add(uuid)
@@ -459,19 +466,28 @@ class GpuCollector(Collector):
 
     def _failed(self, field: str, exc: Exception, device: _Device | None = None) -> None:
         """Count a failed read; drop an unsupported field from the device's plan; end the scrape if NVML went."""
-        code = self._code(exc)
-        if code is not None and code in self._session.gone_codes:
-            raise DriverGone(field, exc) from exc
+        code = self._code_unless_gone(field, exc)
         self._errors.inc(field)
         if device is None:
             return
-        unsupported = (code is not None and code == self._codes.get("NVML_ERROR_NOT_SUPPORTED")) or isinstance(
-            exc, self._unsupported_errors)
-        if unsupported:
+        binding = self._read_binding()
+        if isinstance(exc, binding.unsupported_errors) or (code is not None and code == binding.not_supported):
             device.unsupported.add(field)
             device.plan = tuple(r for r in device.plan if r[0] != field)
-        if code is not None and code == self._codes.get("NVML_ERROR_GPU_IS_LOST"):
+        if code is not None and code == binding.lost:
             raise _DeviceLost(device.uuid) from exc
+
+    def _read_binding(self) -> _Binding:
+        """The binding's codes and classes; ``_scrape`` reads them before any device is asked."""
+        assert self._binding is not None
+        return self._binding
+
+    def _code_unless_gone(self, field: str, exc: BaseException) -> int | None:
+        """The NVML error code of ``exc``; DriverGone, ending the scrape, when it says NVML as a whole went."""
+        code = self._code(exc)
+        if code is not None and code in self._session.gone_codes:
+            raise DriverGone(field, exc) from exc
+        return code
 
     def _code(self, exc: BaseException) -> int | None:
         error_class = getattr(self._session.module, "NVMLError", None)

@@ -52,6 +52,8 @@ _LINES: dict[str, Line] = {name: Line(name, {}) for name in (HOST_CPU, HOST_MEMO
 
 #: Values of the ``field`` label on ``aivitals_collector_errors_total``.
 FIELDS = ("host_cpu", "host_memory", "process_threads", "process_cpu", "process_rss", "process_fds")
+#: The field each standard ``process_*`` name is counted under.
+_STANDARD_FIELDS = {PROCESS_CPU: "process_cpu", PROCESS_RSS: "process_rss", PROCESS_FDS: "process_fds"}
 
 
 class _Busy(NamedTuple):
@@ -95,9 +97,8 @@ class HostCollector(Collector):
         self._process: Any = None
         self._last: _Busy | None = None
         self._cpu_ratio: float | None = None
-        standard_fields = {PROCESS_CPU: "process_cpu", PROCESS_RSS: "process_rss", PROCESS_FDS: "process_fds"}
         self._errors.declare(("host_cpu", "host_memory", "process_threads",
-                              *(standard_fields[name] for name in self._standard)))
+                              *(_STANDARD_FIELDS[name] for name in self._standard)))
         self._last = self._read("host_cpu", lambda: _busy(self._psutil.cpu_times()))  # primes the first delta
         if registry is not None:
             registry.register(self)

@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from ..collectors._nvml import NvmlSession
+
 NAME = "Simulated GPU (aivitals demo)"
 GiB = 2**30
 
@@ -28,21 +30,10 @@ _UTILIZATION_WINDOW, _THERMAL_TIME = 2.0, 20.0
 
 def real_gpu_present() -> bool:
     """Whether NVML answers here with at least one GPU (then the demo reports the real ones)."""
-    try:
-        import pynvml
-    except ImportError:
-        return False
-    try:
-        pynvml.nvmlInit()
-    except Exception:
-        return False
-    try:
-        return int(pynvml.nvmlDeviceGetCount()) > 0
-    except Exception:
-        return False
-    finally:
-        with contextlib.suppress(Exception):
-            pynvml.nvmlShutdown()
+    session = NvmlSession(None, retry_interval=0.0, clock=time.monotonic)
+    found = session.open() is not None
+    session.close()
+    return found
 
 
 class SimulatedGpu:
