@@ -1,6 +1,18 @@
-"""A FastAPI service with a tracked model call and /metrics mounted beside its routes.
+"""A FastAPI service with a tracked model call and /metrics served beside its routes.
+
+One worker::
 
     uvicorn examples.fastapi_app:app --port 8080
+    curl 'http://127.0.0.1:8080/ask?q=hello'      # the question is the query parameter q
+    curl http://127.0.0.1:8080/metrics
+
+Several workers (each records into its own process; /metrics, answered by any
+worker, sums them all through prometheus_client's multiprocess files)::
+
+    export PROMETHEUS_MULTIPROC_DIR=$(mktemp -d)
+    uvicorn examples.fastapi_app:app --port 8080 --workers 4
+
+Clear that directory before each start, as prometheus_client's multiprocess mode requires.
 """
 
 from __future__ import annotations
@@ -10,7 +22,7 @@ from fastapi import FastAPI
 import aivitals
 
 app = FastAPI(title="assistant")
-app.mount("/metrics", aivitals.make_asgi_app())
+app.add_route("/metrics", aivitals.make_asgi_app())  # an exact route: /metrics answers 200, not a 307 redirect
 
 
 @aivitals.track(model="claude-haiku-4-5", provider="anthropic")
@@ -24,5 +36,6 @@ async def ask_model(question: str) -> dict:
 
 @app.get("/ask")
 async def ask(q: str) -> dict:
+    """Answer the question given as the query parameter ``q``."""
     response = await ask_model(q)
     return {"answer": response["content"][0]["text"]}

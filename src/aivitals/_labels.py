@@ -34,6 +34,7 @@ class LabelGuard:
         spec = self._labels[label]
         if not isinstance(raw, str) or len(raw) > _MAX_LEN:
             return self._folded(label)
+        raw = str.__str__(raw)  # a str subclass (an enum member) as plain text: its own __eq__ never runs
         if spec.closed:
             return raw if raw in spec.values else self._folded(label)
         if not _SAFE.fullmatch(raw):

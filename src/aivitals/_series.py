@@ -6,6 +6,7 @@ under its lock, so the hot path never touches them.
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,8 +25,9 @@ from .catalogue.values import (
     TPOT_BUCKETS,
     TTFT_BUCKETS,
 )
+from .inputs import duration as valid_duration
 from .pricing import Price
-from .usage import Usage, model_of, read_response, refused
+from .usage import Usage, UsageError, model_of, read_response, refused, usage_from
 
 Extractor = Callable[[Any], "Usage | None"]
 OK, ERROR, REFUSED, TIMEOUT, CANCELLED = (OUTCOMES.index(o) for o in ("ok", "error", "refused", "timeout", "cancelled"))
@@ -142,6 +144,8 @@ class CallSeries:
         durations = self.pending_durations
         times = durations[:n]
         del durations[:n]
+        if not (min(times) >= 0.0 and sum(times) < math.inf):  # an injected clock went back, or NaN
+            times = [valid_duration(t) for t in times]
         self.duration.observe_many(times)
         if self.price is not None and self.price.gpu_hour is not None:
             self.gpu_seconds += sum(times) * self.price.gpus
@@ -188,31 +192,19 @@ class CallSeries:
 
     def add_state(self, duration: float, state: CallState) -> None:
         """A call recorded through a handle, a stream, a failure or a custom extractor."""
-        usage = state.usage
+        usage, was_refused = self._usage_of(state)
         outcome = state.outcome
-        if state.response is not None:
-            try:
-                if state.extract is not None:
-                    found = state.extract(state.response)
-                    usage = found if found is not None else usage
-                    was_refused = refused(state.response)
-                else:
-                    read = read_response(state.response)
-                    counts, was_refused = read if read is not None else (None, False)
-                    if counts is not None:
-                        usage = Usage(*counts)
-                if outcome == OK and was_refused:
-                    outcome = REFUSED
-            except Exception as exc:
-                self.health.error("usage", exc)
+        if outcome == OK and was_refused:
+            outcome = REFUSED
+        duration = valid_duration(duration)
         if state.refused and outcome == OK:
             outcome = REFUSED
         if state.error_type is not None:
             self.errors[state.error_type] = self.errors.get(state.error_type, 0) + 1
         if state.first_chunk is not None:
-            self.ttft.observe(state.first_chunk)
+            self.ttft.observe(valid_duration(state.first_chunk))
         if state.per_chunk is not None:
-            self.tpot.observe(state.per_chunk)
+            self.tpot.observe(valid_duration(state.per_chunk))
         self.duration.observe(duration)
         self.outcomes[outcome] += 1
         if usage is not None:
@@ -229,6 +221,35 @@ class CallSeries:
             self.unpriced += 1
         elif price.gpu_hour is not None:
             self.gpu_seconds += duration * price.gpus if state.gpu_seconds is None else state.gpu_seconds
+
+    def _usage_of(self, state: CallState) -> tuple[Usage | None, bool]:
+        """Tokens and provider refusal of one call, every count validated; a bad one is counted, not added."""
+        usage = state.usage
+        was_refused = False
+        if state.response is not None:
+            try:
+                if state.extract is not None:
+                    found = state.extract(state.response)  # user code: any value, or a raise
+                    if found is not None:
+                        usage = usage_from(found)
+                        if usage is None:
+                            raise UsageError("the usage extractor returned something that is not usage")
+                    was_refused = refused(state.response)
+                else:
+                    read = read_response(state.response)
+                    counts, was_refused = read if read is not None else (None, False)
+                    if counts is not None:
+                        usage = Usage(*counts)
+            except Exception as exc:
+                self.health.error("usage", exc)
+                usage = state.usage
+        if usage is not None:
+            try:
+                usage = usage.checked()
+            except Exception as exc:
+                self.health.error("usage", exc)
+                usage = None
+        return usage, was_refused
 
     def costs(self) -> list[float]:
         """Spend by cost kind, derived from the token and GPU-time totals (cost is linear in both)."""

@@ -18,6 +18,7 @@ registered on a registry still works through prometheus_client's own
 from __future__ import annotations
 
 import gzip
+import os
 import threading
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
@@ -36,11 +37,24 @@ StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
 
 def _registry(registry: Any) -> Any:
+    """The registry to serve: the one given, else the global one with the default tracker on it.
+
+    In multiprocess mode (``PROMETHEUS_MULTIPROC_DIR`` set, several workers) the
+    global registry holds only this worker's process series: every worker's
+    aivitals series are in the mmap files, so a registry reading those is served.
+    """
     if registry is not None:
         return registry
     from . import default_tracker
 
-    default_tracker()  # make sure the default tracker's collector is registered
+    default_tracker()  # the default tracker's collector registered, or its multiprocess mirror running
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import CollectorRegistry
+        from prometheus_client.multiprocess import MultiProcessCollector
+
+        merged = CollectorRegistry()
+        MultiProcessCollector(merged)
+        return merged
     return prometheus_client.REGISTRY
 
 
@@ -115,28 +129,41 @@ def make_wsgi_app(registry: Any = None, disable_compression: bool = False) -> Ca
     return metrics_app
 
 
-def make_asgi_app(registry: Any = None, disable_compression: bool = False) -> Callable[..., Awaitable[None]]:
-    """An ASGI app serving the metrics, e.g. ``app.mount("/metrics", make_asgi_app())`` in FastAPI.
+class MetricsASGIApp:
+    """The ASGI app ``make_asgi_app`` returns.
 
-    The scrape runs on the event loop, as prometheus_client's app does; it is short.
+    A callable object rather than a function, so that Starlette and FastAPI
+    route to it as an ASGI app at an exact path: ``app.add_route("/metrics",
+    make_asgi_app())`` answers ``/metrics`` itself, where ``app.mount`` answers
+    it with a 307 redirect to ``/metrics/``.
     """
-    source = _registry(registry)
 
-    async def metrics_app(scope: dict[str, Any], receive: Callable[[], Awaitable[dict[str, Any]]],
-                          send: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
+    def __init__(self, registry: Any, disable_compression: bool) -> None:
+        self._registry = registry
+        self._disable_compression = disable_compression
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable[[], Awaitable[dict[str, Any]]],
+                       send: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
         if scope.get("type") != "http":
             return
         accept_encoding = ",".join(value.decode("latin-1") for name, value in scope.get("headers", [])
                                    if name.decode("latin-1").lower() == "accept-encoding")
-        headers, body = _bake(source, scope.get("query_string", b"").decode("utf-8", "replace"), accept_encoding,
-                              disable_compression)
+        headers, body = _bake(self._registry, scope.get("query_string", b"").decode("utf-8", "replace"),
+                              accept_encoding, self._disable_compression)
         message = await receive()
         if message.get("type") == "http.request":
             await send({"type": "http.response.start", "status": 200,
                         "headers": [(k.lower().encode(), v.encode()) for k, v in headers]})
             await send({"type": "http.response.body", "body": body})
 
-    return metrics_app
+
+def make_asgi_app(registry: Any = None, disable_compression: bool = False) -> MetricsASGIApp:
+    """An ASGI app serving the metrics: ``app.add_route("/metrics", make_asgi_app())`` in FastAPI or Starlette.
+
+    ``app.mount("/metrics", ...)`` works too, at ``/metrics/``. The scrape runs on
+    the event loop, as prometheus_client's app does; it is short.
+    """
+    return MetricsASGIApp(_registry(registry), disable_compression)
 
 
 class _QuietHandler(WSGIRequestHandler):

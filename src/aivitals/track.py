@@ -14,6 +14,8 @@ from collections.abc import AsyncGenerator, Callable, Generator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._series import CANCELLED, ERROR, TIMEOUT, CallState
+from .catalogue.values import OTHER
+from .inputs import InvalidInput, amount
 from .usage import Usage, UsageError, usage_of_chunk
 
 if TYPE_CHECKING:
@@ -21,19 +23,37 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: A year of a thousand GPUs: more GPU time than one call can use.
+MAX_GPU_SECONDS = 1000 * 365 * 86400.0
+
 
 def classify(exc: BaseException) -> tuple[int, str | None]:
-    """Outcome index and exception class name of a failed call."""
+    """Outcome index and exception class name of a failed call; never raises.
+
+    The class is the user's: its ``__name__`` may be anything a metaclass returns,
+    or raise. An unreadable name is recorded as ``other``.
+    """
     if isinstance(exc, (GeneratorExit, KeyboardInterrupt)):
         return CANCELLED, None
     asyncio = sys.modules.get("asyncio")  # an asyncio exception implies asyncio is imported; don't import it
     if asyncio is not None and isinstance(exc, asyncio.CancelledError):
         return CANCELLED, None
-    name = type(exc).__name__
+    try:
+        name = type(exc).__name__
+        if type(name) is not str:
+            name = OTHER
+    except Exception:
+        name = OTHER
     if isinstance(exc, TimeoutError) or (asyncio is not None and isinstance(exc, asyncio.TimeoutError)) or (
             "Timeout" in name):
         return TIMEOUT, name
     return ERROR, name
+
+
+#: The calls open in this context, innermost last, as (track, call). One variable for the
+#: whole process: a ContextVar is never freed, so one per Track would grow with every ``with``.
+_OPEN_CALLS: contextvars.ContextVar[tuple[tuple[Track, Call], ...]] = contextvars.ContextVar(
+    "aivitals_open_calls", default=())
 
 
 class Track:
@@ -46,7 +66,6 @@ class Track:
         self.operation = operation
         self.provider = provider
         self.extract = extract
-        self._calls: contextvars.ContextVar[tuple[Call, ...]] = contextvars.ContextVar("aivitals_calls", default=())
         try:
             if model is None:
                 static = (operation, provider, extract)
@@ -80,8 +99,12 @@ class Track:
             self.tracker.health.error("record", exc)
 
     def failed(self, start: float, exc: BaseException) -> None:
-        outcome, error_type = classify(exc)
-        self.record_state(self.tracker.clock() - start, CallState(outcome=outcome, error_type=error_type))
+        """Record a call that raised; called before the user's exception is re-raised, so it never raises."""
+        try:
+            outcome, error_type = classify(exc)
+            self.record_state(self.tracker.clock() - start, CallState(outcome=outcome, error_type=error_type))
+        except Exception as own:
+            self.tracker.health.error("record", own)
 
     # -- decorator ------------------------------------------------------------------------------
     def __call__(self, fn: F) -> F:
@@ -257,16 +280,17 @@ class Track:
     # -- context manager ------------------------------------------------------------------------
     def __enter__(self) -> Call:
         call = Call(self)
-        self._calls.set((*self._calls.get(), call))
+        _OPEN_CALLS.set((*_OPEN_CALLS.get(), (self, call)))
         return call
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
-        stack = self._calls.get()
-        if not stack:
-            self.tracker.health.error("record")
-            return
-        self._calls.set(stack[:-1])
-        stack[-1].finish(exc)
+        stack = _OPEN_CALLS.get()
+        for index in range(len(stack) - 1, -1, -1):  # this track's innermost open call
+            if stack[index][0] is self:
+                _OPEN_CALLS.set(stack[:index] + stack[index + 1:])
+                stack[index][1].finish(exc)
+                return
+        self.tracker.health.error("record")
 
     async def __aenter__(self) -> Call:
         return self.__enter__()
@@ -359,10 +383,10 @@ class Call:
 
     def gpu_seconds(self, seconds: float) -> None:
         """GPU-seconds this call used (self-hosted models), instead of duration x GPUs."""
-        if isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and seconds >= 0:
-            self._state.gpu_seconds = float(seconds)
-        else:
-            self._track.tracker.health.error("record")
+        try:
+            self._state.gpu_seconds = amount(seconds, MAX_GPU_SECONDS)
+        except InvalidInput as exc:
+            self._track.tracker.health.error("record", exc)
 
     def cache(self, cache: str, hit: bool) -> None:
         """One cache lookup made for this call."""

@@ -19,6 +19,7 @@ from ._health import Health
 from ._labels import LabelGuard
 from ._series import SCORE, CallSeries, CallState, Hist, response_model
 from .catalogue.values import OTHER
+from .inputs import InvalidInput, amount, flag, fraction
 from .pricing import PriceTable, PriceTableError
 from .pricing import load as load_prices
 from .pricing import shipped as shipped_prices
@@ -28,6 +29,9 @@ if TYPE_CHECKING:
     from .track import Track
 
 Record = tuple[Callable[[Any, Any], None], Any, Any]
+
+#: One business outcome worth a trillion dollars is a unit mistake, not revenue.
+MAX_OUTCOME_USD = 1e12
 
 
 class Tracker:
@@ -103,7 +107,7 @@ class Tracker:
 
     def record_cache(self, cache: str, hit: bool, *, model: str | None = None) -> None:
         """One cache lookup (``prompt``, ``embedding``, ``retrieval``, ``semantic``)."""
-        self._append(self._add_cache, (model, cache), bool(hit))
+        self._append(self._add_cache, (model, cache), hit)
 
     def record_quality(self, evaluator: str, score: float, *, model: str | None = None) -> None:
         """A quality score in 0..1 from an evaluator (``groundedness``, ``context_recall``, ...)."""
@@ -111,7 +115,7 @@ class Tracker:
 
     def record_evaluation(self, evaluator: str, passed: bool, *, model: str | None = None) -> None:
         """A pass/fail verdict (``hallucination``: passed=False means an unsupported claim)."""
-        self._append(self._add_verdict, (model, evaluator), bool(passed))
+        self._append(self._add_verdict, (model, evaluator), passed)
 
     def record_override(self, action: str, *, model: str | None = None) -> None:
         """A suggestion shown (``suggested``), ``overridden`` by a person, or an override ``reversed``."""
@@ -189,29 +193,32 @@ class Tracker:
                 return
             try:
                 apply(a, b)
+            except InvalidInput as exc:
+                health.error("record", exc)
             except Exception as exc:
                 health.error("fold", exc)
 
     def _model(self, model: str | None) -> str:
         return self.labels.value("model", model) if model is not None else "unknown"
 
-    def _add_cache(self, key: tuple[str | None, str], hit: bool) -> None:
-        labels = (self.service, self._model(key[0]), self.labels.value("cache", key[1]), "hit" if hit else "miss")
+    # The fold targets below validate what user code passed (``inputs``); a value that
+    # cannot enter an aggregate raises InvalidInput, which _fold counts as an SDK error.
+    def _add_cache(self, key: tuple[str | None, str], hit: Any) -> None:
+        found = flag(hit)
+        labels = (self.service, self._model(key[0]), self.labels.value("cache", key[1]), "hit" if found else "miss")
         self.cache[labels] = self.cache.get(labels, 0) + 1
 
     def _add_score(self, key: tuple[str | None, str], score: Any) -> None:
-        if isinstance(score, bool) or not isinstance(score, (int, float)) or not 0.0 <= score <= 1.0:
-            self.health.error("record")  # NaN fails the range check too
-            return
+        value = fraction(score)
         labels = (self.service, self._model(key[0]), self.labels.value("evaluator", key[1]))
         hist = self.scores.get(labels)
         if hist is None:
             hist = self.scores[labels] = Hist(SCORE)
-        hist.observe(float(score))
+        hist.observe(value)
 
-    def _add_verdict(self, key: tuple[str | None, str], passed: bool) -> None:
+    def _add_verdict(self, key: tuple[str | None, str], passed: Any) -> None:
         labels = (self.service, self._model(key[0]), self.labels.value("evaluator", key[1]),
-                  "pass" if passed else "fail")
+                  "pass" if flag(passed) else "fail")
         self.evaluations[labels] = self.evaluations.get(labels, 0) + 1
 
     def _add_override(self, model: str | None, action: str) -> None:
@@ -223,15 +230,13 @@ class Tracker:
         self.pii[labels] = self.pii.get(labels, 0) + 1
 
     def _add_outcome(self, key: tuple[str, str], value_usd: Any) -> None:
-        if isinstance(value_usd, bool) or not isinstance(value_usd, (int, float)) or not 0.0 <= value_usd < 1e12:
-            self.health.error("record")
-            return
+        value = amount(value_usd, MAX_OUTCOME_USD)
         labels = (self.labels.value("outcome_kind", key[0]), self.labels.value("cohort", key[1]))
         totals = self.outcomes.get(labels)
         if totals is None:
             totals = self.outcomes[labels] = [0.0, 0.0]
         totals[0] += 1
-        totals[1] += value_usd
+        totals[1] += value
 
     def add_dynamic(self, static: tuple[str, str | None, Callable[[Any], Usage | None] | None],
                     payload: tuple[float, Any]) -> None:

@@ -9,12 +9,11 @@ the caller's problem to count: these functions let it propagate.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
-#: More tokens than any model's context holds in one call: a bug upstream, not usage.
-MAX_TOKENS = 10**9
+from .inputs import MAX_TOKENS, InvalidInput
+from .inputs import count as _count
 
 
 def _get(obj: Any, name: str) -> Any:
@@ -26,24 +25,8 @@ def _get(obj: Any, name: str) -> Any:
     return getattr(obj, name, None)
 
 
-class UsageError(ValueError):
-    """A token count that is not a finite, non-negative number."""
-
-
-def _count(value: Any) -> int:
-    if value is None:
-        return 0
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise UsageError("token count is not a number")
-    if isinstance(value, float):
-        if not math.isfinite(value) or value != int(value):
-            raise UsageError("token count is not a finite whole number")
-        value = int(value)
-    if value < 0:
-        raise UsageError("token count is negative")
-    if value > MAX_TOKENS:
-        raise UsageError("token count is implausibly large")
-    return value
+class UsageError(InvalidInput):
+    """A token count that is not a finite, non-negative whole number, or a part larger than its total."""
 
 
 @dataclass
@@ -59,11 +42,19 @@ class Usage:
     @classmethod
     def of(cls, input: Any = 0, output: Any = 0, cached_input: Any = 0, cache_creation: Any = 0,
            reasoning: Any = 0) -> Usage:
-        """Validated usage: raises UsageError on NaN, negative or non-numeric counts."""
-        usage = cls(_count(input), _count(output), _count(cached_input), _count(cache_creation), _count(reasoning))
+        """Validated usage: raises UsageError on NaN, negative, non-numeric or inconsistent counts."""
+        try:
+            usage = cls(_count(input), _count(output), _count(cached_input), _count(cache_creation),
+                        _count(reasoning))
+        except InvalidInput as exc:
+            raise UsageError(str(exc)) from None
         if usage.cached_input + usage.cache_creation > usage.input or usage.reasoning > usage.output:
             raise UsageError("a part of the tokens exceeds its total")
         return usage
+
+    def checked(self) -> Usage:
+        """A validated copy: a Usage built by user code (an extractor, a response) is checked like any count."""
+        return Usage.of(self.input, self.output, self.cached_input, self.cache_creation, self.reasoning)
 
     def merge_max(self, other: Usage) -> None:
         """Fold a later stream report into this one (stream reports are cumulative)."""
@@ -79,7 +70,7 @@ def usage_from(usage: Any) -> Usage | None:
     if usage is None:
         return None
     if isinstance(usage, Usage):
-        return usage
+        return usage.checked()
     prompt = _get(usage, "prompt_tokens")
     if prompt is not None or _get(usage, "completion_tokens") is not None:
         # OpenAI chat completions: prompt_tokens includes cached tokens.
@@ -97,9 +88,12 @@ def usage_from(usage: Any) -> Usage | None:
                                          or hasattr(usage, "cache_creation_input_tokens")))
     if has_anthropic_keys:
         # Anthropic: input_tokens excludes cache reads and writes; add them to get the total.
-        read, write = _count(cache_read), _count(cache_write)
+        try:
+            read, write, plain = _count(cache_read), _count(cache_write), _count(_get(usage, "input_tokens"))
+        except InvalidInput as exc:
+            raise UsageError(str(exc)) from None
         return Usage.of(
-            input=_count(_get(usage, "input_tokens")) + read + write,
+            input=plain + read + write,
             output=_get(usage, "output_tokens"),
             cached_input=read,
             cache_creation=write,
