@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, TypeAdapter, ValidationError
 
+from .errors import RequestError
 from .events import (
     KINDS,
     UNKNOWN_KIND,
@@ -41,18 +42,7 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 #: Pieces of pydantic's error locations that name a union member, not a field.
 _TYPE_LOCS = frozenset({"datetime", "float", "int", "bool", "str", "constrained-str", "[key]"})
 
-
-class RequestError(Exception):
-    """A request the sidecar will not accept; ``status`` is the 4xx to answer with."""
-
-    def __init__(self, status: int, detail: str, errors: Sequence[tuple[list[str | int], str]] = (),
-                 kind: str = UNKNOWN_KIND, count: int = 1) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
-        self.errors = list(errors)
-        self.kind = kind
-        self.count = count
+__all__ = ["Parser", "RequestError", "check_time", "media_type", "parse_alertmanager"]
 
 
 def _clean_loc(loc: tuple[int | str, ...], prefix: list[str | int], tagged: bool) -> list[str | int]:
@@ -177,7 +167,7 @@ def _batch_size(body: bytes) -> int:
     """How many events a rejected array held, for the rejected count (1 when it is not even JSON)."""
     try:
         parsed = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # the body reader bounds nesting; this stays safe without it
         return 1
     return len(parsed) if isinstance(parsed, list) else 1
 
