@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .checks import CatalogueError, validate
     from .derived import DERIVED
+    from .figures import FIGURES, FIGURES_BY_NAME
     from .labels import CALL_LABELS, LABELS
     from .metrics import METRICS, METRICS_BY_NAME
     from .schema import (
@@ -22,9 +23,12 @@ if TYPE_CHECKING:
         Comparison,
         Dashboard,
         Derived,
+        Figure,
+        Format,
         Label,
         Metric,
         MetricType,
+        Section,
         Severity,
         Slo,
         Source,
@@ -41,6 +45,8 @@ __all__ = [
     "BURN_WINDOWS",
     "CALL_LABELS",
     "DERIVED",
+    "FIGURES",
+    "FIGURES_BY_NAME",
     "LABELS",
     "METRICS",
     "METRICS_BY_NAME",
@@ -55,9 +61,12 @@ __all__ = [
     "Comparison",
     "Dashboard",
     "Derived",
+    "Figure",
+    "Format",
     "Label",
     "Metric",
     "MetricType",
+    "Section",
     "Severity",
     "Slo",
     "Source",
@@ -68,11 +77,12 @@ __all__ = [
     "validate",
 ]
 
-_SCHEMA = ("Area", "BurnWindow", "Comparison", "Dashboard", "Derived", "Label", "Metric", "MetricType", "Severity",
-           "Slo", "Source", "Threshold", "Tile", "Unit", "Vital")
+_SCHEMA = ("Area", "BurnWindow", "Comparison", "Dashboard", "Derived", "Figure", "Format", "Label", "Metric",
+           "MetricType", "Section", "Severity", "Slo", "Source", "Threshold", "Tile", "Unit", "Vital")
 _HOME = {
     "CALL_LABELS": "labels", "LABELS": "labels", "METRICS": "metrics", "METRICS_BY_NAME": "metrics",
     "OTHER": "values", "VITALS": "vitals", "VITALS_BY_ID": "vitals", "DERIVED": "derived",
+    "FIGURES": "figures", "FIGURES_BY_NAME": "figures",
     "SLOS": "slos", "SLO_WINDOWS": "slos", "BURN_WINDOWS": "slos",
     "CatalogueError": "checks", "validate": "checks",
     **{name: "schema" for name in _SCHEMA},
@@ -85,10 +95,11 @@ def _load() -> None:
     if not _loaded:
         from .checks import validate
         from .derived import DERIVED
+        from .figures import FIGURES
         from .metrics import METRICS
         from .vitals import VITALS
 
-        validate(METRICS, VITALS, DERIVED)
+        validate(METRICS, VITALS, DERIVED, FIGURES)
         _loaded = True
 
 

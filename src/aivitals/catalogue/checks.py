@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 
 from .labels import LABELS
-from .schema import Derived, Metric, MetricType, Unit, Vital
+from .schema import Derived, Figure, Metric, MetricType, Unit, Vital
 
 _NAME = re.compile(r"^aivitals_[a-z][a-z0-9_]*$")
 _FOR = re.compile(r"^\d+[smhd]$")
@@ -100,9 +100,49 @@ def _check_recording(name: str, record: str, query: str, windows: tuple[str, ...
             yield f"{name}: window {window!r} is not a duration"
 
 
-def validate(metrics: tuple[Metric, ...], vitals: tuple[Vital, ...], derived: tuple[Derived, ...] = ()) -> None:
+def _check_questions(vital: Vital, shown: set[str]) -> Iterable[str]:
+    """Questions are questions, and every vital a tile or a review figure shows has some."""
+    for question in vital.questions:
+        if not question.endswith("?") or not question[:1].isupper():
+            yield f"vital {vital.id}: question {question!r} must start with a capital and end in '?'"
+    if vital.id in shown and not vital.questions:
+        yield f"vital {vital.id}: shown on a tile or in the monthly review, so it needs questions to ask"
+
+
+def _check_figures(figures: tuple[Figure, ...], vitals: set[str], metric_names: set[str]) -> Iterable[str]:
+    names: set[str] = set()
+    for figure in figures:
+        where = f"figure {figure.name}"
+        if figure.name in names:
+            yield f"{where}: defined twice"
+        if figure.vital and figure.vital not in vitals:
+            yield f"{where}: unknown vital {figure.vital!r}"
+        derived = [*figure.sum_of, *(figure.ratio_of or ())]
+        if bool(figure.query) == bool(derived):
+            yield f"{where}: give either a query or the figures it is derived from"
+        for part in derived:
+            if part not in names:
+                yield f"{where}: derived from {part!r}, which is not defined before it"
+        if figure.query and ("{SEL" not in figure.query or "WINDOW" not in figure.query):
+            yield f"{where}: its query needs a SEL selector and the WINDOW range"
+        for metric in figure.metrics:
+            if metric not in metric_names:
+                yield f"{where}: reads unknown metric {metric!r}"
+            elif metric not in figure.query:
+                yield f"{where}: its query does not read {metric!r}"
+        if figure.query and not figure.metrics:
+            yield f"{where}: name the metrics its query reads"
+        names.add(figure.name)
+
+
+def validate(metrics: tuple[Metric, ...], vitals: tuple[Vital, ...], derived: tuple[Derived, ...] = (),
+             figures: tuple[Figure, ...] = ()) -> None:
     """Raise CatalogueError listing every problem found."""
     problems: list[str] = []
+    shown = {v.id for v in vitals if v.tile} | {f.vital for f in figures if f.vital}
+    for vital in vitals:
+        problems.extend(_check_questions(vital, shown))
+    problems.extend(_check_figures(figures, {v.id for v in vitals}, {m.name for m in metrics}))
     seen: set[str] = set()
     for metric in metrics:
         if metric.name in seen:

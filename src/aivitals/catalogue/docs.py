@@ -47,6 +47,8 @@ def _vital(v: Vital) -> list[str]:
         lines.append(f"- recorded as `{v.record}`{windows}")
     for t in v.thresholds:
         lines.append(f"- threshold {_threshold(t)}")
+    if v.questions:
+        lines.append("- a manager asks, when it moved: " + " ".join(v.questions))
     lines += ["", "```promql", v.query, "```", ""]
     return lines
 

@@ -202,6 +202,8 @@ class Vital:
     record: str = ""
     #: Ranges the vital is recorded at; the first is the one alerts and tiles use.
     windows: tuple[str, ...] = ()
+    #: What a manager should ask the team when this vital moved (the monthly review prints them).
+    questions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -252,3 +254,52 @@ class BurnWindow:
     short: str
     budget_consumed: float
     severity: Severity
+
+
+class Section(str, enum.Enum):
+    """The monthly business review's sections, in the order of the seed article's MBR."""
+
+    PERFORMANCE = "performance"
+    OPERATIONAL = "operational"
+    COST = "cost"
+    HUMAN = "human"
+
+
+class Format(str, enum.Enum):
+    """How a figure is written for people."""
+
+    COUNT = "count"
+    USD = "usd"
+    RATIO = "ratio"
+    SECONDS = "seconds"
+    NUMBER = "number"
+    PER_SECOND = "per_second"
+    #: A score in -1..1 written as signed points x100 (NPS).
+    POINTS = "points"
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One number of the monthly business review, read from raw series over a period.
+
+    ``query`` uses the vitals' tokens (``SEL``, ``WINDOW``, ``WINDOW_SECONDS``,
+    with ``WINDOW`` the whole period) and yields one series, or none when its
+    series are absent. A figure with no query is derived from others: the sum
+    of ``sum_of`` (the parts present), or ``ratio_of`` numerator over
+    denominator. ``vital`` lends its questions, and its thresholds when
+    ``judged``.
+    """
+
+    name: str
+    title: str
+    section: Section
+    format: Format
+    description: str
+    query: str = ""
+    metrics: tuple[str, ...] = ()
+    sum_of: tuple[str, ...] = ()
+    ratio_of: tuple[str, str] | None = None
+    vital: str = ""
+    judged: bool = True
+    #: Plotted per day in the page's trend charts.
+    daily: bool = False

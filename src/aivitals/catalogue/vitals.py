@@ -15,6 +15,9 @@ names leave it out, as kubernetes-mixin leaves out ``cluster``.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from .questions import QUESTIONS
 from .schema import Area, Comparison, Dashboard, Threshold, Tile, Unit, Vital
 from .slos import LATENCY_CRITICAL_SECONDS, LATENCY_SLO_SECONDS, SLO_WINDOWS
 
@@ -391,5 +394,8 @@ VITALS: tuple[Vital, ...] = (
                                 "collector_error_rate_max", for_="15m"),),
           grafana_unit="short", record="instance_field:aivitals_collector_errors:rateWINDOW", windows=("5m",)),
 )
+
+#: Each vital carries the questions a manager should ask when it moved (``questions.py``).
+VITALS = tuple(replace(v, questions=QUESTIONS.get(v.id, v.questions)) for v in VITALS)
 
 VITALS_BY_ID: dict[str, Vital] = {v.id: v for v in VITALS}
