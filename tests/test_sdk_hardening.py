@@ -7,8 +7,9 @@ import math
 
 import numpy as np
 import pytest
+from prometheus_client import CollectorRegistry
 
-from aivitals import Usage
+from aivitals import Tracker, Usage
 from aivitals.track import classify
 from conftest import openai_chat, sample
 
@@ -168,3 +169,24 @@ def test_a_str_subclass_label_is_exported_as_its_plain_text(tracker, registry):
 
     tracker.track(model=Name("gpt-4o"))(lambda: openai_chat())()
     assert sample(registry, "aivitals_requests_total", model="gpt-4o") == 1
+
+
+def test_one_model_under_two_operations_exports_one_cost_and_one_unpriced_sample_each(tracker, registry):
+    """Cost, unpriced calls and GPU time have no operation label: series that share the rest are summed."""
+    tracker.track(model="gpt-4o", operation="chat")(lambda: openai_chat(prompt=1000, completion=0))()
+    tracker.track(model="gpt-4o", operation="embeddings")(lambda: openai_chat(prompt=3000, completion=0))()
+    tracker.track(model=None, operation="chat")(lambda: "no model")()
+    tracker.track(model=None, operation="embeddings")(lambda: "no model")()
+    samples = [(s.name, tuple(sorted(s.labels.items())), s.value) for f in registry.collect() for s in f.samples
+               if s.name in ("aivitals_cost_usd_total", "aivitals_unpriced_requests_total")]
+    assert len({(name, labels) for name, labels, _ in samples}) == len(samples), "no duplicate series"
+    input_cost = [v for name, labels, v in samples if name == "aivitals_cost_usd_total"
+                  and ("cost_kind", "input") in labels]
+    single = Tracker(CollectorRegistry(), service="checkout")
+    single.track(model="gpt-4o")(lambda: openai_chat(prompt=4000, completion=0))()
+    assert input_cost == [pytest.approx(sample_of(single, "aivitals_cost_usd_total", cost_kind="input"))]
+    assert [v for name, _, v in samples if name == "aivitals_unpriced_requests_total"] == [2]
+
+
+def sample_of(tracker, name, **labels):
+    return sample(tracker_registry(tracker), name, **labels)

@@ -77,12 +77,10 @@ def _hist_lines(name: str, values: tuple[str, ...], hist: Hist) -> HistLines:
 class SeriesText:
     """The rendered lines of one CallSeries, made on its first scrape and kept on it (labels never change)."""
 
-    __slots__ = ("costs", "duration", "errors", "gpu_seconds", "labels", "requests", "tokens", "tokens_in",
-                 "tokens_out", "tpot", "ttft", "unpriced")
+    __slots__ = ("duration", "errors", "labels", "requests", "tokens", "tokens_in", "tokens_out", "tpot", "ttft")
 
     def __init__(self, series: CallSeries) -> None:
         labels = self.labels = series.labels
-        service, model, _operation, provider = labels
         self.requests = tuple(SPECS[_REQUESTS].line((*labels, outcome)) for outcome in OUTCOMES)
         self.errors: dict[str, Line] = {}
         self.duration = _hist_lines(_DURATION, labels, series.duration)
@@ -91,9 +89,6 @@ class SeriesText:
         self.tokens: tuple[Line, ...] | None = None
         self.tokens_in: HistLines | None = None
         self.tokens_out: HistLines | None = None
-        self.costs = tuple(SPECS[_COST].line((service, model, provider, kind)) for kind in COST_KINDS)
-        self.unpriced = SPECS[_UNPRICED].line((service, model, provider))
-        self.gpu_seconds = SPECS[_GPU_SECONDS].line((service, model))
 
     def error(self, error_type: str) -> Line:
         found = self.errors.get(error_type)
@@ -152,7 +147,12 @@ class TrackerCollector:
         f = {name: RenderedFamily(spec) for name, spec in SPECS.items()}
         requests, errors = f[_REQUESTS].rows.append, f[_ERRORS].rows.append
         duration, ttft, tpot = f[_DURATION].hists.append, f[_TTFT].hists.append, f[_TPOT].hists.append
-        tokens, request_tokens, cost = f[_TOKENS].rows.append, f[_REQUEST_TOKENS].hists.append, f[_COST].rows.append
+        tokens, request_tokens = f[_TOKENS].rows.append, f[_REQUEST_TOKENS].hists.append
+        # Cost, unpriced calls and GPU time carry fewer labels than a call series (no operation, and
+        # GPU time no provider): the series that share those labels are summed into one sample.
+        costs: dict[tuple[str, ...], float] = {}
+        unpriced: dict[tuple[str, ...], float] = {}
+        gpu_seconds: dict[tuple[str, ...], float] = {}
         for s in t.call_series():
             text = s.text or _text_of(s)
             for line, count in zip(text.requests, s.outcomes, strict=True):
@@ -178,15 +178,21 @@ class TrackerCollector:
                     tokens((line, count))
                 request_tokens((text.tokens_in, list(s.tokens_in.counts), s.tokens_in.sum))
                 request_tokens((text.tokens_out, list(s.tokens_out.counts), s.tokens_out.sum))
+            service, model, _operation, provider = s.labels
             if s.price is not None:
-                for line, kind, usd in zip(text.costs, COST_KINDS, s.costs(), strict=True):
+                for kind, usd in zip(COST_KINDS, s.costs(), strict=True):
                     if usd or kind in _PRICED_ALWAYS:
-                        cost((line, usd))
+                        key = (service, model, provider, kind)
+                        costs[key] = costs.get(key, 0.0) + usd
             if s.unpriced:
-                f[_UNPRICED].rows.append((text.unpriced, s.unpriced))
+                key = (service, model, provider)
+                unpriced[key] = unpriced.get(key, 0) + s.unpriced
             if s.gpu_seconds:
-                f[_GPU_SECONDS].rows.append((text.gpu_seconds, s.gpu_seconds))
+                key = (service, model)
+                gpu_seconds[key] = gpu_seconds.get(key, 0.0) + s.gpu_seconds
         line = self._line
+        for name, totals in ((_COST, costs), (_UNPRICED, unpriced), (_GPU_SECONDS, gpu_seconds)):
+            f[name].rows.extend([(line(name, key), value) for key, value in totals.items()])
         f[_CACHE].rows.extend([(line(_CACHE, key), count) for key, count in t.cache.items()])
         f[_OVERRIDES].rows.extend([(line(_OVERRIDES, key), count) for key, count in t.overrides.items()])
         f[_SCORE].hists.extend([(self._hist(_SCORE, key, hist), list(hist.counts), hist.sum)

@@ -91,9 +91,8 @@ class Track:
                 self.tracker.append((self._series.add_state, duration, state))
             else:
                 static = (self.operation, self.provider, self.extract)
-                model = state.model or self.model
-                if model is not None and state.model is None:
-                    state.model = model
+                if state.model is None:
+                    state.model = self.model
                 self.tracker.append((self.tracker.add_dynamic, static, (duration, state)))
         except Exception as exc:
             self.tracker.health.error("record", exc)
@@ -355,11 +354,15 @@ class Call:
 
     @property
     def model(self) -> str | None:
-        return self._state.model or self._track.model
+        model = self._state.model
+        return model if model is not None else self._track.model
 
     def set_model(self, model: str) -> None:
         """The model actually used, when it is only known inside the block."""
-        self._state.model = model
+        if isinstance(model, str):
+            self._state.model = model
+        else:
+            self._track.tracker.health.error("record")
 
     def record_response(self, response: Any) -> None:
         """Read usage and refusal from a provider response (OpenAI, Anthropic or a dict)."""

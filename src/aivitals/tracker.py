@@ -245,7 +245,9 @@ class Tracker:
         duration, result = payload
         state = result if isinstance(result, CallState) else None
         response = state.response if state is not None else result
-        model = (state.model if state is not None else None) or response_model(response)
+        model = state.model if state is not None else None
+        if model is None:
+            model = response_model(response)
         series = self.series(model, operation, provider)
         if state is not None:
             series.add_state(duration, state)
