@@ -35,7 +35,7 @@ from .ledger import Ledger
 from .openapi import event_body, model_schemas, responses
 from .settings import Settings, ThresholdsError
 from .store import EventStore, Retention, SQLiteStore, StoreError
-from .validate import Parser, RequestError, check_time, media_type, parse_alertmanager
+from .validate import Parser, RequestError, check_alerts, media_type, parse_alertmanager
 from .writer import Overloaded, Writer
 
 log = logging.getLogger("aivitals.sidecar")
@@ -209,12 +209,7 @@ def create_app(settings: Settings, *, store: EventStore | None = None,
                 raise RequestError(415, f"Content-Type {mtype!r} is not accepted; Alertmanager sends "
                                         "application/json", kind=ALERT_KIND)
             notification = parse_alertmanager(body)
-            for i, alert in enumerate(notification.alerts):
-                why = check_time(alert.startsAt.timestamp(), now, settings)
-                if why:
-                    loc: list[str | int] = ["body", "alerts", i, "startsAt"]
-                    raise RequestError(422, f"body.alerts[{i}].startsAt: {why}", [(loc, why)], ALERT_KIND,
-                                       len(notification.alerts))
+            check_alerts(notification, now, settings)
             return await commit(now, alerts=notification.alerts)
 
         return await guarded(request, ALERT_KIND, handle)

@@ -1,9 +1,10 @@
 """What each event does to the store and the ledger; runs on the writer thread only.
 
 Every method returns whether the event was new (``accepted``) or already known
-(``duplicate``). Nothing here can fail on valid input: the request was checked
-before it was queued, so the only failure left is the store's, which the
-writer turns into a 503.
+(``duplicate``). The request was checked before it was queued; what only the
+stored state can contradict (an incident resolved before it occurred) raises
+``Contradiction``, which the writer answers with a 422 for that request alone.
+The store's own failures become a 503 for the group.
 """
 
 from __future__ import annotations
@@ -42,8 +43,15 @@ API_SOURCE = "api"
 #: Kinds whose own id makes them idempotent (a stored prediction id is a duplicate).
 _SELF_KEYED = frozenset({"prediction"})
 _BINS = tuple(f"{i / 10:.1f}" for i in range(1, 11))
-#: Alertmanager's zero time: a firing alert's endsAt.
-_ZERO_TIME_BEFORE = 0.0
+
+
+class Contradiction(ValueError):
+    """An event that contradicts what the store holds; ``field`` names the event's field."""
+
+    def __init__(self, field: str, why: str) -> None:
+        super().__init__(f"{field}: {why}")
+        self.field = field
+        self.why = why
 
 
 def make_hasher(secret: bytes) -> Callable[[str], bytes]:
@@ -256,6 +264,8 @@ class Applier:
                  resolved: float | None, now: float) -> bool:
         """Open, update or resolve one incident; False when nothing changed."""
         led, row, changed = self.ledger, self.store.get_incident(key), False
+        if row is not None:
+            _check_order(row, occurred, resolved)
         if row is None:
             row = IncidentRow(key, severity, source, occurred, detected if detected is not None else now, None, now)
             led.inc(M.INCIDENTS, (severity, source))
@@ -280,7 +290,7 @@ class Applier:
     def alert(self, alert: AlertmanagerAlert, received: float) -> bool:
         """One alert of an Alertmanager notification: firing opens, resolved resolves, by fingerprint."""
         key = "am:" + alert.fingerprint
-        starts = alert.startsAt.timestamp()
+        starts = alert.startsAt
         label = alert.labels.get("severity", "").lower()
         severity = self._severity_map.get(label, self.settings.default_alert_severity)
         row = self.store.get_incident(key)
@@ -292,13 +302,14 @@ class Applier:
                     self.store.delete_incident(key)
                 fresh = self.incident(key, severity, ALERTMANAGER_SOURCE, starts, received, None, received)
         else:
-            ends = alert.endsAt.timestamp() if alert.endsAt is not None else received
-            resolved = received if ends <= _ZERO_TIME_BEFORE or ends > received else ends
+            ends = alert.endsAt if alert.endsAt is not None else received  # None: Alertmanager's zero time
+            resolved = min(ends, received)
             if row is None:
                 fresh = self.incident(key, severity, ALERTMANAGER_SOURCE, starts, received, received, received)
             else:
-                fresh = self.incident(key, row.severity, row.source, None, None, max(resolved, row.detected or 0.0),
-                                      received)
+                # Alertmanager's endsAt may precede our receipt of the firing (group_wait): clamp, do not refuse
+                floor = max(row.detected or 0.0, row.occurred or 0.0)
+                fresh = self.incident(key, row.severity, row.source, None, None, max(resolved, floor), received)
         self.count("alert", "accepted" if fresh else "duplicate")
         return fresh
 
@@ -312,3 +323,12 @@ class Applier:
     def _ground_truth(self, e: GroundTruth, received: float) -> bool:
         self.ledger.set_max(M.GROUND_TRUTH_LAST, (self.ledger.fold("model", e.model),), epoch(e.time, received))
         return True
+
+
+def _check_order(row: IncidentRow, occurred: float | None, resolved: float | None) -> None:
+    """A later event may not make a stored incident resolve before it occurred, or occur after detection."""
+    first = occurred if row.occurred is None else row.occurred
+    if resolved is not None and row.resolved is None and first is not None and resolved < first:
+        raise Contradiction("resolved_at", "is before the incident occurred (as stored from an earlier event)")
+    if occurred is not None and row.occurred is None and row.detected is not None and occurred > row.detected:
+        raise Contradiction("occurred_at", "is after the incident was detected (as stored from an earlier event)")

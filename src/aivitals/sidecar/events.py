@@ -11,12 +11,57 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    WithJsonSchema,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from .settings import NAME_PATTERN
 
-#: Unix seconds, or an RFC 3339 date-time with an offset.
-Time = AwareDatetime | float
+#: Alertmanager's zero time (0001-01-01T00:00:00Z) in Unix seconds: it means "not set".
+ZERO_TIME = -62135596800.0
+_AWARE: TypeAdapter[datetime] = TypeAdapter(AwareDatetime)
+
+
+def _seconds(value: object) -> object:
+    """An RFC 3339 string as Unix seconds; anything else goes on to the strict float check."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return _AWARE.validate_strings(value).timestamp()
+    except ValidationError as exc:
+        if any(e["type"] == "timezone_aware" for e in exc.errors(include_input=False)):
+            raise PydanticCustomError("time_naive", "has no timezone: add Z or an offset such as +02:00 "
+                                                    "(RFC 3339), or send Unix seconds") from None
+        raise PydanticCustomError("time_format", "is not an RFC 3339 date-time (2026-09-21T10:00:00Z) "
+                                                 "nor Unix seconds") from None
+    except (OverflowError, ValueError):
+        raise PydanticCustomError("time_format", "is not a representable date-time") from None
+
+
+def _unset_if_zero(value: float) -> float | None:
+    return None if value == ZERO_TIME else value
+
+
+#: The one time type of every time that enters the sidecar (events, incidents, Alertmanager): Unix
+#: seconds, or an RFC 3339 date-time with an offset, arriving as float Unix seconds. A date-time
+#: without an offset is refused: its instant would depend on the server's zone (and year 1 in local
+#: time cannot even be converted).
+Time = Annotated[float, BeforeValidator(_seconds), WithJsonSchema({
+    "anyOf": [{"type": "string", "format": "date-time"}, {"type": "number"}],
+    "description": "Unix seconds, or an RFC 3339 date-time with Z or an offset"})]
+#: An Alertmanager time where the zero time means unset (a firing alert's endsAt).
+OptionalTime = Annotated[Time, AfterValidator(_unset_if_zero)]
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 EventId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 ClassValue = bool | int | Annotated[str, StringConstraints(min_length=1, max_length=128)]
@@ -183,12 +228,13 @@ AnyEvent = Annotated[Event, Field(discriminator="kind")]
 class AlertmanagerAlert(BaseModel):
     """One alert of an Alertmanager webhook notification (payload version 4)."""
 
-    model_config = ConfigDict(extra="ignore", strict=True)
+    model_config = ConfigDict(extra="ignore", strict=True, allow_inf_nan=False)
 
     status: Literal["firing", "resolved"]
     labels: dict[str, str] = Field(default_factory=dict)
-    startsAt: datetime  # Alertmanager's spelling
-    endsAt: datetime | None = None
+    startsAt: Time  # Alertmanager's spelling
+    #: When it resolved; Alertmanager's zero time (a firing alert) reads as None.
+    endsAt: OptionalTime | None = None
     fingerprint: Annotated[str, StringConstraints(min_length=1, max_length=128)]
 
 
@@ -221,10 +267,6 @@ class ErrorBody(BaseModel):
     errors: list[ErrorItem] = Field(default_factory=list)
 
 
-def epoch(value: float | datetime | None, default: float) -> float:
-    """Unix seconds from a validated time field."""
-    if value is None:
-        return default
-    if isinstance(value, datetime):
-        return value.timestamp()
-    return float(value)
+def epoch(value: float | None, default: float) -> float:
+    """A validated time field (Unix seconds), or ``default`` when it was not given."""
+    return default if value is None else value

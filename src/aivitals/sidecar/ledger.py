@@ -48,6 +48,9 @@ class Ledger:
         self._values: dict[SeriesKey, list[float]] = {}
         self._dirty: set[SeriesKey] = set()
         self.folders = {label: Folder(LABELS[label].max_values) for label in FOLDED_LABELS}
+        #: While a request is applied: each series it touched, as it was before (None: it did not exist).
+        self._undo: dict[SeriesKey, list[float] | None] | None = None
+        self._undo_folders: dict[str, set[str]] = {}
 
     def fold(self, label: str, value: str) -> str:
         return self.folders[label].fold(value)
@@ -55,11 +58,35 @@ class Ledger:
     def _series(self, metric: Metric, labels: tuple[str, ...]) -> list[float]:
         key = (metric.name, labels)
         values = self._values.get(key)
+        if self._undo is not None and key not in self._undo:
+            self._undo[key] = None if values is None else list(values)
         if values is None:
             size = len(metric.buckets) + 2 if metric.type is MetricType.HISTOGRAM else 1
             values = self._values[key] = [0.0] * size
         self._dirty.add(key)
         return values
+
+    def checkpoint(self) -> None:
+        """Start recording what changes, so ``undo`` can take back one request of a group."""
+        self._undo = {}
+        self._undo_folders = {label: set(f.known) for label, f in self.folders.items()}
+
+    def undo(self) -> None:
+        """Put back every series (and folded label value) as it was at ``checkpoint``."""
+        for key, before in (self._undo or {}).items():
+            if before is None:
+                del self._values[key]
+                self._dirty.discard(key)
+            else:
+                self._values[key] = before
+        for label, known in self._undo_folders.items():
+            self.folders[label].known = known
+        self.release()
+
+    def release(self) -> None:
+        """Keep what changed since ``checkpoint`` and stop recording."""
+        self._undo = None
+        self._undo_folders = {}
 
     def inc(self, metric: Metric, labels: tuple[str, ...], amount: float = 1.0) -> None:
         self._series(metric, labels)[0] += amount

@@ -79,6 +79,7 @@ class EventStore(Protocol):
     """
 
     def begin(self) -> None: ...
+    def isolated(self) -> contextlib.AbstractContextManager[None]: ...
     def commit(self) -> None: ...
     def rollback(self) -> None: ...
     def close(self) -> None: ...
@@ -174,6 +175,26 @@ class SQLiteStore:
     # --- transactions -------------------------------------------------------------------
     def begin(self) -> None:
         self._db.execute("BEGIN IMMEDIATE")
+
+    @contextlib.contextmanager
+    def isolated(self) -> Iterator[None]:
+        """One request inside the group's transaction: an exception from it undoes its writes only.
+
+        The store's own failures become StoreError and fail the whole group (the
+        transaction may be gone); any other exception rolls back to the savepoint
+        and propagates, so the other requests of the group still commit.
+        """
+        self._db.execute("SAVEPOINT request")
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise StoreError(f"write failed: {exc}") from exc
+        except BaseException:
+            self._db.execute("ROLLBACK TO request")
+            self._db.execute("RELEASE request")
+            self._recount()
+            raise
+        self._db.execute("RELEASE request")
 
     def commit(self) -> None:
         try:

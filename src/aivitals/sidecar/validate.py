@@ -42,7 +42,7 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 #: Pieces of pydantic's error locations that name a union member, not a field.
 _TYPE_LOCS = frozenset({"datetime", "float", "int", "bool", "str", "constrained-str", "[key]"})
 
-__all__ = ["Parser", "RequestError", "check_time", "media_type", "parse_alertmanager"]
+__all__ = ["Parser", "RequestError", "check_alerts", "check_time", "media_type", "parse_alertmanager"]
 
 
 def _clean_loc(loc: tuple[int | str, ...], prefix: list[str | int], tagged: bool) -> list[str | int]:
@@ -115,9 +115,7 @@ class Parser:
         for index, event in enumerate(events):
             check = checks.get(event.kind)
             found = check(event, now) if check is not None else None
-            t = event.time
-            if t is not None and not isinstance(t, float):
-                t = t.timestamp()
+            t = event.time if event.time is None else epoch(event.time, now)
             if found or event.kind == "incident" or (t is not None and not EARLIEST <= t <= latest):
                 problems.extend((["body", index, f], m) for f, m in found or ())
                 problems.extend((["body", index, f], m) for f, m in _check_times(event, now, self.settings))
@@ -220,10 +218,24 @@ def _semantic_checks(settings: Settings) -> dict[str, Check]:
         return []
 
     def incident(event: Incident, now: float) -> list[tuple[str, str]]:
-        return declared("severity", event.severity, severities, "severities")
+        return declared("severity", event.severity, severities, "severities") + incident_order(event)
 
     return {"exposure": kpi, "conversion": kpi, "outcome": outcome, "work_unit": work_unit,
             "prediction": prediction, "activity": activity, "incident": incident}
+
+
+def incident_order(event: Incident) -> list[tuple[str, str]]:
+    """An incident is detected and resolved no earlier than it occurred, and resolved no earlier than detected."""
+    occurred, detected, resolved = event.occurred_at, event.detected_at, event.resolved_at
+    problems = []
+    if occurred is not None and detected is not None and epoch(detected, 0) < epoch(occurred, 0):
+        problems.append(("detected_at", "is before occurred_at; an incident is detected after it occurs"))
+    if resolved is not None:
+        for name, earlier in (("occurred_at", occurred), ("detected_at", detected)):
+            if earlier is not None and epoch(resolved, 0) < epoch(earlier, 0):
+                problems.append(("resolved_at", f"is before {name}; an incident is resolved after it "
+                                                f"{name.split('_')[0]}"))
+    return problems
 
 
 _TIME_FIELDS = ("time",)
@@ -254,6 +266,26 @@ def _check_times(event: Event, now: float, settings: Settings) -> list[tuple[str
 
 
 _ALERTMANAGER = TypeAdapter(AlertmanagerNotification)
+
+
+def check_alerts(notification: AlertmanagerNotification, now: float, settings: Settings) -> None:
+    """RequestError (422) when an alert's times cannot be right: startsAt out of range, endsAt before it.
+
+    An endsAt in the future is not an error: a firing alert's endsAt is when it expires
+    unless renewed, and a resolved one is taken as resolved on receipt.
+    """
+    problems: list[tuple[list[str | int], str]] = []
+    for i, alert in enumerate(notification.alerts):
+        why = check_time(alert.startsAt, now, settings)
+        if why:
+            problems.append((["body", "alerts", i, "startsAt"], why))
+        elif alert.endsAt is not None and alert.endsAt < EARLIEST:
+            problems.append((["body", "alerts", i, "endsAt"], "is before 2000-01-01 and not Alertmanager's zero time "
+                                                             "(0001-01-01T00:00:00Z)"))
+        elif alert.status == "resolved" and alert.endsAt is not None and alert.endsAt < alert.startsAt:
+            problems.append((["body", "alerts", i, "endsAt"], "is before startsAt; an alert resolves after it starts"))
+    if problems:
+        _raise(422, problems[:_MAX_ERRORS], "alert", len(notification.alerts))
 
 
 def parse_alertmanager(body: bytes) -> AlertmanagerNotification:

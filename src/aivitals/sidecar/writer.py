@@ -4,7 +4,9 @@ A request is acknowledged only after the transaction holding its events is on
 disk, and concurrent requests share that one fsync. If the commit fails, every
 request of the group gets a StoreError (HTTP 503, the client retries with the
 same event ids) and the ledger is reloaded from the store, which still holds
-the last committed state.
+the last committed state. A request that cannot be applied (it contradicts the
+store, or trips a bug) is undone alone, inside a savepoint, and answered with a
+422: it never fails the other requests of its group, and retrying it would not help.
 """
 
 from __future__ import annotations
@@ -14,13 +16,16 @@ import contextlib
 import logging
 import queue
 import threading
+import traceback
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from . import _metrics as M
-from .apply import Applier
-from .events import AlertmanagerAlert, Event
+from .apply import Applier, Contradiction
+from .errors import RequestError
+from .events import ALERT_KIND, AlertmanagerAlert, Event
 from .ledger import Ledger
 from .store import EventStore, StoreError
 
@@ -135,7 +140,7 @@ class Writer:
         self._fail_queued()
 
     def _commit(self, group: list[_Job]) -> None:
-        results: list[Result] = []
+        results: list[Result | RequestError] = []
         error: StoreError | None = None
         with self.ledger.lock:
             try:
@@ -143,15 +148,16 @@ class Writer:
                     self._reload()
                 self.store.begin()
                 self._evict()  # expired rows go before the group, so a late label finds its prediction expired
-                results = [self._apply(job) for job in group]
+                results = [self._apply_alone(job) for job in group]
                 self._evict()  # surplus rows go after it, so the store never ends a commit over its bounds
                 self.store.save_series(self.ledger.take_dirty())
                 self.store.commit()
             except Exception as exc:
                 # the answer names the failure's type only: an exception's text could quote an event
                 error = exc if isinstance(exc, StoreError) else StoreError(f"internal error ({type(exc).__name__})")
-                log.error("commit of %d requests failed, nothing of them was kept: %s", len(group), error,
-                          exc_info=not isinstance(exc, StoreError))
+                log.error("commit of %d requests failed, nothing of them was kept: %s", len(group), error)
+                if not isinstance(exc, StoreError):
+                    _log_frames(exc)
                 self._recover()
         with self._pending_lock:
             self._pending -= sum(job.size for job in group if job.future is not None)
@@ -161,6 +167,21 @@ class Writer:
         for kind, n in self.store.evict(self.clock()).items():
             if n:
                 self.ledger.inc(M.EVICTIONS, (kind,), n)
+
+    def _apply_alone(self, job: _Job) -> Result | RequestError:
+        """Apply one request in a savepoint; what it cannot apply is undone and answered, not raised."""
+        self.ledger.checkpoint()
+        try:
+            with self.store.isolated():
+                result = self._apply(job)
+        except StoreError:
+            self.ledger.release()  # the whole group fails and the ledger is reloaded
+            raise
+        except Exception as exc:
+            self.ledger.undo()
+            return _refusal(job, exc)
+        self.ledger.release()
+        return result
 
     def _apply(self, job: _Job) -> Result:
         if job.rejected is not None:
@@ -191,6 +212,24 @@ class Writer:
                 return
             if isinstance(item, _Job):
                 _settle([(item, StoreError("the sidecar is shutting down"))])
+
+
+def _refusal(job: _Job, exc: Exception) -> RequestError:
+    """The 422 for a request undone alone; its events are counted as rejected by the handler."""
+    kinds = Counter([e.kind for e in job.events] + [ALERT_KIND] * len(job.alerts))
+    kind = kinds.most_common(1)[0][0] if kinds else ALERT_KIND
+    if isinstance(exc, Contradiction):
+        return RequestError(422, f"body: {exc.field} {exc.why}; nothing of this request was kept",
+                            [(["body", exc.field], exc.why)], kind, job.size)
+    _log_frames(exc)
+    return RequestError(422, f"body: could not be applied (internal {type(exc).__name__}, a bug worth reporting); "
+                             "nothing of this request was kept and retrying it will not help", (), kind, job.size)
+
+
+def _log_frames(exc: BaseException) -> None:
+    """Where an unexpected exception came from, never its message: messages can quote an event."""
+    frames = "".join(traceback.format_list(traceback.extract_tb(exc.__traceback__)))
+    log.error("unexpected %s while applying a request (its message is not logged):\n%s", type(exc).__name__, frames)
 
 
 def _settle(outcomes: list[tuple[_Job, Result | BaseException]]) -> None:
