@@ -8,14 +8,15 @@ from aivitals.evaluators.base import Context, Sample
 from aivitals.evaluators.citations import Citations, citations
 
 CONTEXTS = (Context("doc-1", "Refunds take two years."), Context("doc-2", "Shipping is free."),
-            Context("kb/returns.md", "Returns need a receipt."))
+            Context("kb/returns.md", "Returns need a receipt."), Context("policy", "Be kind."))
 
 # (response, cited, citations valid (None when not cited))
 CASES: list[tuple[str, bool, bool | None]] = [
     ("Refunds take two years [1].", True, True),
     ("Refunds take two years [1][2].", True, True),
     ("Refunds take two years [1, 3].", True, True),
-    ("Refunds take two years [4].", True, False),                       # only three contexts
+    ("Refunds take two years [5].", True, False),                       # only four contexts
+    ("Be kind [policy].", True, True),                                  # a word that is a context id
     ("Refunds take two years [doc-1].", True, True),
     ("Refunds take two years [doc-7].", True, False),                   # dangling
     ("Shipping is free.[^2]", True, True),
@@ -32,6 +33,7 @@ CASES: list[tuple[str, bool, bool | None]] = [
     ("It costs $5 (about 4 euros).", False, None),
     ("Call us (see below) for help.", False, None),                     # "(see ...)" is not a citation
     ("The answer is in section 3.", False, None),
+    ("Returns need a receipt [kb/returns.md].", True, True),
 ]
 
 

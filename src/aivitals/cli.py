@@ -34,6 +34,8 @@ _DELEGATED = {
                                          "surveys, incidents and training runs"),
     "reference": ("aivitals.drift.profile", "build a reference profile: aivitals reference build DATA --out FILE"),
     "drift": ("aivitals.drift.cli", "compare data to a reference: PSI, KS and JS per feature; exit 1 on drift"),
+    "evaluate": ("aivitals.evaluators.cli", "run the quality and safety evaluators over a JSONL file of responses "
+                                            "(groundedness, PII, refusals, citations, ...)"),
     "report": ("aivitals.report.cli", "write the monthly business review of a month from Prometheus (HTML, PDF, "
                                       "JSON)"),
 }

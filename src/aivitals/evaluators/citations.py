@@ -27,15 +27,18 @@ def _looks_like_id(token: str) -> bool:
     return token.isdigit() or (any(c.isdigit() for c in token) and len(token) <= 80)
 
 
-def citations(text: str) -> list[str]:
-    """The cited ids, in order of appearance (a link contributes its target)."""
+def citations(text: str, ids: frozenset[str] = frozenset()) -> list[str]:
+    """The cited ids, in order of appearance (a link contributes its target).
+
+    A bracketed word without a digit ("[sic]") is a citation only when it is one of ``ids``.
+    """
     cited: list[str] = []
     for match in _LINK.finditer(text):
         cited.append(match.group(2))
     rest = _LINK.sub(" ", text)
     for match in _BRACKET.finditer(rest):
         parts = [p.strip() for p in match.group(1).split(",")]
-        if all(_looks_like_id(p) for p in parts):
+        if all(_looks_like_id(p) or p in ids for p in parts):
             cited.extend(parts)
     for match in _SOURCE.finditer(rest):
         cited.extend(p.strip().strip("\"'") for p in re.split(r"[,;]", match.group(1)) if p.strip())
@@ -59,9 +62,9 @@ class Citations:
     name = "citation"
 
     def evaluate(self, sample: Sample) -> Verdict:
-        cited = citations(sample.response)
+        ids = frozenset(c.id for c in sample.contexts)
+        cited = citations(sample.response, ids)
         if not cited:
             return Verdict(self.name, LEXICAL, flag=False, reason="no citation")
-        ids = frozenset(c.id for c in sample.contexts)
         good = sum(valid(c, ids, len(sample.contexts)) for c in cited)
         return Verdict(self.name, LEXICAL, score=good / len(cited), flag=True)

@@ -18,7 +18,8 @@ a "5" from the refunds chunk does not support "shipping takes 5 days".
 
 Score: groundedness = supported claims / claims (None without contexts or without
 claims); ``flag`` = hallucinated = at least one claim unsupported. Citation markers
-are removed before claims are read, so "[2]" is neither a number nor a claim.
+are removed before claims are read, so "[2]" is neither a number nor a claim; so are
+e-mail addresses and URLs (the PII evaluator reads those).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from .text import Terms, sentences, terms
 THRESHOLD = 0.55
 _MARKERS = re.compile(r"\[\^?[\w.:#/ ,-]{1,80}\]|【[^】]*】|\((?:source|sources|ref|see)\s*:?[^)]*\)", re.IGNORECASE)
 _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_ADDRESSES = re.compile(r"\S+@\S+\.\w+|https?://\S+")
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ class ClaimSupport:
 
 def claims(response: str) -> list[str]:
     """The sentences of ``response`` that assert something."""
-    text = _MARKERS.sub(" ", _LINK.sub(r"\1", response))
+    text = _ADDRESSES.sub(" ", _MARKERS.sub(" ", _LINK.sub(r"\1", response)))
     return [s for s in sentences(text) if _asserts(terms(s), s)]
 
 
