@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import ipaddress
 import os
 import sqlite3
 import sys
@@ -22,6 +23,27 @@ from .settings import Settings, SettingsError, ThresholdsError, load_settings
 TOKEN_ENV = "AIVITALS_API_TOKEN"
 
 
+def is_loopback(host: str) -> bool:
+    """Whether only this machine can reach ``host``: localhost, 127.0.0.0/8 or ::1."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
+
+
+def check_exposure(settings: Settings) -> None:
+    """SettingsError when the API would take unauthenticated writes from the network.
+
+    Without a token /v1 is open to whoever can connect; on loopback that is this
+    machine's processes only, anywhere else it is the network.
+    """
+    if settings.token is None and not is_loopback(settings.host):
+        raise SettingsError(f"refusing to listen on {settings.host} without an API token: set {TOKEN_ENV} (or token "
+                            "in the --config file), or listen on 127.0.0.1")
+
+
 def serve(settings: Settings) -> None:
     """Serve until SIGINT or SIGTERM; queued events are committed before exit.
 
@@ -31,6 +53,7 @@ def serve(settings: Settings) -> None:
 
     from .app import create_app
 
+    check_exposure(settings)
     app = create_app(settings)
     uvicorn.run(app, host=settings.host, port=settings.port, workers=1, lifespan="on",
                 access_log=settings.access_log, log_level="info", server_header=False)
@@ -47,6 +70,7 @@ class BackgroundSidecar:
 
         from .app import create_app
 
+        check_exposure(settings)
         self.app = create_app(settings)
         config = uvicorn.Config(self.app, host=settings.host, port=settings.port, lifespan="on",
                                 access_log=settings.access_log, log_level="warning")
@@ -83,7 +107,8 @@ class BackgroundSidecar:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--store", type=Path, help="SQLite file holding the sidecar's state "
                         "(default: aivitals-sidecar.db)")
-    parser.add_argument("--host", help="address to listen on (default: 127.0.0.1)")
+    parser.add_argument("--host", help="address to listen on (default: 127.0.0.1); any address but loopback "
+                        f"needs an API token (${TOKEN_ENV})")
     parser.add_argument("--port", type=int, help="port to listen on (default: 9477)")
     parser.add_argument("--config", type=Path, help="YAML or JSON file of settings (KPIs, cohorts, fairness "
                         f"groups, costs, retention); the bearer token comes from ${TOKEN_ENV}")
@@ -118,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         serve(settings)
-    except ThresholdsError as exc:
+    except (ThresholdsError, SettingsError) as exc:
         print(f"aivitals serve: {exc}", file=sys.stderr)
         return 2
     except (OSError, sqlite3.Error) as exc:
