@@ -182,14 +182,14 @@ class TrackerCollector:
             if s.price is not None:
                 for kind, usd in zip(COST_KINDS, s.costs(), strict=True):
                     if usd or kind in _PRICED_ALWAYS:
-                        key = (service, model, provider, kind)
-                        costs[key] = costs.get(key, 0.0) + usd
+                        cost_key = (service, model, provider, kind)
+                        costs[cost_key] = costs.get(cost_key, 0.0) + usd
             if s.unpriced:
-                key = (service, model, provider)
-                unpriced[key] = unpriced.get(key, 0) + s.unpriced
+                unpriced_key = (service, model, provider)
+                unpriced[unpriced_key] = unpriced.get(unpriced_key, 0) + s.unpriced
             if s.gpu_seconds:
-                key = (service, model)
-                gpu_seconds[key] = gpu_seconds.get(key, 0.0) + s.gpu_seconds
+                gpu_key = (service, model)
+                gpu_seconds[gpu_key] = gpu_seconds.get(gpu_key, 0.0) + s.gpu_seconds
         line = self._line
         for name, totals in ((_COST, costs), (_UNPRICED, unpriced), (_GPU_SECONDS, gpu_seconds)):
             f[name].rows.extend([(line(name, key), value) for key, value in totals.items()])

@@ -53,6 +53,10 @@ class Hist:
         if not values:
             return
         values.sort()
+        total = sum(values)
+        if not (values[0] >= 0 and total < math.inf):  # a clock that went back, or NaN: clamp to 0
+            values[:] = sorted(valid_duration(v) for v in values)  # type: ignore[misc]
+            total = sum(values)
         counts = self.counts
         below = 0
         for index, bound in enumerate(self.bounds):
@@ -60,7 +64,7 @@ class Hist:
             counts[index] += upto - below
             below = upto
         counts[-1] += len(values) - below
-        self.sum += sum(values)
+        self.sum += total
 
     def cumulative(self) -> list[tuple[str, float]]:
         out: list[tuple[str, float]] = []
@@ -144,8 +148,6 @@ class CallSeries:
         durations = self.pending_durations
         times = durations[:n]
         del durations[:n]
-        if not (min(times) >= 0.0 and sum(times) < math.inf):  # an injected clock went back, or NaN
-            times = [valid_duration(t) for t in times]
         self.duration.observe_many(times)
         if self.price is not None and self.price.gpu_hour is not None:
             self.gpu_seconds += sum(times) * self.price.gpus
