@@ -163,3 +163,8 @@ FIGURES: tuple[Figure, ...] = (
 )
 
 FIGURES_BY_NAME: dict[str, Figure] = {f.name: f for f in FIGURES}
+
+#: Whether the store holds any aivitals sample at an instant (within the 5-minute lookback), probed every
+#: 5 minutes: how much of a month it covers. (``count_over_time`` over several names cannot be counted:
+#: it drops the name, and two series differing only by name collide.)
+COVERAGE_QUERY = 'count({SEL, __name__=~"aivitals_.+"})'

@@ -1,7 +1,7 @@
 """How much of a month the store holds: a review never draws a partial month as if complete.
 
 Prometheus keeps 15 days by default, so the month before is often gone. The
-store is asked, hour by hour, whether it holds any aivitals sample; a month
+store is asked, every 5 minutes, whether it holds any aivitals sample; a month
 is complete when every one of its days has some. An empty month is refused.
 """
 
@@ -16,6 +16,8 @@ from .period import DAY_SECONDS, Month
 from .query import Prometheus
 
 HOUR = 3600
+#: Prometheus' default lookback: an instant sees a series scraped at most this long before it.
+PROBE = 300
 RETENTION_FIX = "keep 62 days (--storage.tsdb.retention.time=62d) or a long-term store; see docs/report.md"
 
 
@@ -49,9 +51,10 @@ class Coverage:
 
 def measure(prometheus: Prometheus, month: Month, sel: str) -> Coverage:
     """Ask the store which hours of ``month`` hold any aivitals series matching ``sel``."""
-    points = prometheus.range(render(COVERAGE_QUERY, "1h", sel), month.start + HOUR, month.end, HOUR)
-    hours = [p.time for p in points if p.value]
-    days = {int((t - HOUR - month.start) // DAY_SECONDS) + 1 for t in hours}
+    # each probe looks back 5 minutes from a second before its slot ends: a sample on the hour counts once
+    points = prometheus.range(render(COVERAGE_QUERY, None, sel), month.start + PROBE - 1, month.end - 1, PROBE)
+    hours = {int((p.time + 1 - PROBE - month.start) // HOUR) for p in points if p.value}
+    days = {h * HOUR // DAY_SECONDS + 1 for h in hours}
     missing = tuple(d for d in range(1, month.days + 1) if d not in days)
     return Coverage(month.days, month.days - len(missing), len(hours), missing)
 
