@@ -47,8 +47,13 @@ class ClaimSupport:
 
 def claims(response: str) -> list[str]:
     """The sentences of ``response`` that assert something."""
+    return [claim for claim, _ in _claim_terms(response)]
+
+
+def _claim_terms(response: str) -> list[tuple[str, Terms]]:
     text = _ADDRESSES.sub(" ", _MARKERS.sub(" ", _LINK.sub(r"\1", response)))
-    return [s for s in sentences(text) if _asserts(terms(s), s)]
+    found = [(sentence, terms(sentence)) for sentence in sentences(text)]
+    return [(sentence, claim) for sentence, claim in found if _asserts(claim, sentence)]
 
 
 def _asserts(found: Terms, sentence: str) -> bool:
@@ -75,8 +80,7 @@ def claim_support(response: str, contexts: list[str], threshold: float = THRESHO
     """Each claim of ``response`` with its support by its best-supporting context."""
     known = [terms(text) for text in contexts]
     out = []
-    for claim in claims(response):
-        found = terms(claim)
+    for claim, found in _claim_terms(response):
         score = max((support(found, context, threshold)[0] for context in known), default=0.0)
         out.append(ClaimSupport(claim, score, score >= threshold))
     return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import pairwise
 
 _STOPWORD_TEXT = """
@@ -43,8 +44,9 @@ _SUFFIXES = ("ational", "ations", "ation", "nesses", "ness", "ments", "ment", "i
              "ies", "ied", "ers", "er", "ed", "es", "ly", "s")
 
 
+@lru_cache(maxsize=16384)
 def stem(word: str) -> str:
-    """A light stem: lower case, common inflectional and derivational suffixes removed."""
+    """A light stem: lower case, common inflectional and derivational suffixes removed (memoised per word)."""
     word = word.lower().replace("’", "'")
     if word.endswith("'s"):
         word = word[:-2]
@@ -63,11 +65,10 @@ def stem(word: str) -> str:
 
 def _number(token: str) -> str | None:
     """The canonical text of a numeric token, or None when it is not a number."""
+    if not token[0].isdigit():
+        value = _NUMBER_WORDS.get(token.lower())
+        return None if value is None else _canonical(value)
     low = token.lower()
-    if low in _NUMBER_WORDS:
-        return _canonical(_NUMBER_WORDS[low])
-    if not low[0].isdigit():
-        return None
     digits = re.sub(r"(st|nd|rd|th)$", "", low).replace(",", "")
     try:
         return _canonical(float(digits))
