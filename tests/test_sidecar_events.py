@@ -87,7 +87,7 @@ def test_user_keys_are_kept_only_as_keyed_hashes(tmp_path: Path) -> None:
     assert len(digest) == 32  # HMAC-SHA256
 
 
-def test_user_key_hashes_are_stable_across_restarts_with_the_stored_secret(tmp_path: Path) -> None:
+def test_user_key_hashes_are_stable_across_restarts_with_the_key_file(tmp_path: Path) -> None:
     for _ in range(2):
         with TestClient(create_app(settings(tmp_path), clock=Clock())) as client:
             post(client, "/v1/activity", {"user": "u1"})

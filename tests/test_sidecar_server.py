@@ -117,13 +117,13 @@ def test_yaml_and_json_config_files_give_the_same_settings(tmp_path: Path) -> No
     assert from_json.host == Settings().host == "127.0.0.1"
 
 
-def test_the_store_holding_the_user_key_secret_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+def test_the_store_and_its_key_file_are_readable_by_their_owner_only(tmp_path: Path) -> None:
     with running_sidecar(tmp_path / "s.db") as port:
         SidecarClient(f"http://127.0.0.1:{port}").send("activity", {"user": "u1"})
     assert (tmp_path / "s.db").stat().st_mode & 0o077 == 0
+    assert (tmp_path / "s.db.key").stat().st_mode & 0o077 == 0
     with sqlite3.connect(tmp_path / "s.db") as db:
-        (secret,) = db.execute("SELECT value FROM meta WHERE key = 'user_key_secret'").fetchone()
-    assert len(secret) == 32
+        assert db.execute("SELECT value FROM meta WHERE key = 'user_key_secret'").fetchone() is None
 
 
 def test_a_store_that_cannot_be_opened_is_reported_not_raised(tmp_path: Path,

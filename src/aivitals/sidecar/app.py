@@ -10,7 +10,6 @@ import hmac
 import importlib
 import json
 import logging
-import secrets
 import time
 import traceback
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -26,11 +25,12 @@ from prometheus_client.registry import Collector
 from starlette.requests import ClientDisconnect
 
 from .._version import __version__
-from .apply import Applier, make_hasher
+from .apply import Applier
 from .body import read_body
 from .collector import SidecarCollector
 from .derived import DerivedGauges
 from .events import ALERT_KIND, KINDS, UNKNOWN_KIND, AlertmanagerAlert, Event
+from .keys import hashing_key, id_hasher, user_hasher
 from .ledger import Ledger
 from .openapi import event_body, model_schemas, responses
 from .settings import Settings, ThresholdsError
@@ -40,28 +40,12 @@ from .writer import Overloaded, Writer
 
 log = logging.getLogger("aivitals.sidecar")
 
-_SECRET_KEY = "user_key_secret"
-
-
 def retention_from(settings: Settings) -> Retention:
     """The store's retention bounds from the settings."""
     return Retention(
         settings.prediction_max_count, settings.prediction_max_age_seconds, settings.user_max_count,
         settings.user_max_age_seconds, settings.dedup_max_count, settings.dedup_max_age_seconds,
         settings.incident_max_age_seconds)
-
-
-def _secret(store: EventStore, settings: Settings) -> bytes:
-    """The configured secret, else the one kept in the store (created on first start)."""
-    if settings.user_key_secret is not None:
-        return settings.user_key_secret.encode("utf-8")
-    stored = store.get_meta(_SECRET_KEY)
-    if stored is None:
-        stored = secrets.token_bytes(32)
-        store.begin()
-        store.put_meta(_SECRET_KEY, stored)
-        store.commit()
-    return stored
 
 
 def _threshold_collector(path: Path) -> Collector:
@@ -100,7 +84,12 @@ class Sidecar:
         self._given_store = None  # a store given by the caller is used once; a restart opens the file again
         self.ledger = Ledger()
         self.ledger.load(self.store.load_series())
-        self.applier = Applier(self.store, self.ledger, settings, make_hasher(_secret(self.store, settings)))
+        try:
+            key = hashing_key(settings, self.store)
+        except BaseException:
+            self.store.close()
+            raise
+        self.applier = Applier(self.store, self.ledger, settings, user_hasher(key), id_hasher(key))
         self.writer = Writer(self.store, self.ledger, self.applier, clock)
         self.derived = DerivedGauges(self.store, self.ledger, settings, clock)
         self.registry = CollectorRegistry(auto_describe=False)

@@ -9,8 +9,6 @@ The store's own failures become a 503 for the group.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import math
 from collections.abc import Callable, Sequence
 
@@ -54,15 +52,6 @@ class Contradiction(ValueError):
         self.why = why
 
 
-def make_hasher(secret: bytes) -> Callable[[str], bytes]:
-    """HMAC-SHA256 of a user key: stable per store, useless without the secret."""
-
-    def digest(user: str) -> bytes:
-        return hmac.digest(secret, user.encode("utf-8"), hashlib.sha256)
-
-    return digest
-
-
 def calibration_bin(confidence: float) -> str:
     """The bin's upper edge: (0, 0.1] -> "0.1", ..., (0.9, 1.0] -> "1.0"; 0 falls in the first."""
     index = math.ceil(round(confidence * 10, 9)) - 1
@@ -82,11 +71,14 @@ def _confusion(predicted_positive: bool, actual_positive: bool) -> str:
 class Applier:
     """Applies validated events; the writer wraps calls in one transaction per group."""
 
-    def __init__(self, store: EventStore, ledger: Ledger, settings: Settings, hasher: Callable[[str], bytes]) -> None:
+    def __init__(self, store: EventStore, ledger: Ledger, settings: Settings, hasher: Callable[[str], bytes],
+                 ids: Callable[[str], str]) -> None:
         self.store = store
         self.ledger = ledger
         self.settings = settings
+        #: Keyed hashes (keys.py): user keys and every id reach the store only through these.
         self.hasher = hasher
+        self.ids = ids
         self._severity_map = {k.lower(): v for k, v in settings.alert_severities.items()}
         self._handlers: dict[str, Callable[[Event, float], bool]] = {
             "label": self._label,  # type: ignore[dict-item]
@@ -114,8 +106,9 @@ class Applier:
         stored as well. Consecutive predictions and activities go to the store
         in bulk.
         """
-        ids = ["e:" + e.event_id for e in events if e.event_id is not None and e.kind not in _SELF_KEYED]
-        unclaimed = self.store.claim(ids, received) if ids else set()
+        keys = {id(e): "e:" + self.ids(e.event_id) for e in events
+                if e.event_id is not None and e.kind not in _SELF_KEYED}
+        unclaimed = self.store.claim(list(keys.values()), received) if keys else set()
         accepted, i, n = 0, 0, len(events)
         while i < n:
             kind = events[i].kind
@@ -126,8 +119,8 @@ class Applier:
                     j += 1
             todo, repeats = [], 0
             for e in events[i:j]:
-                if e.event_id is not None and kind not in _SELF_KEYED:
-                    key = "e:" + e.event_id
+                key = keys.get(id(e))
+                if key is not None:
                     if key not in unclaimed:
                         repeats += 1
                         continue
@@ -152,8 +145,7 @@ class Applier:
     def _predictions(self, events: Sequence[Prediction], received: float) -> list[bool]:
         return self.store.add_predictions([self._prediction_row(e, received) for e in events])
 
-    @staticmethod
-    def _prediction_row(e: Prediction, received: float) -> PredictionRow:
+    def _prediction_row(self, e: Prediction, received: float) -> PredictionRow:
         predicted = e.predicted if e.predicted is not None else bool(e.score is not None and e.score >= 0.5)
         if e.positive_class is not None:
             positive: bool | None = predicted == e.positive_class
@@ -164,14 +156,15 @@ class Applier:
         confidence = e.confidence
         if confidence is None and e.score is not None and positive is not None:
             confidence = e.score if positive else 1.0 - e.score
-        return PredictionRow(e.id, e.model, epoch(e.time, received), received, predicted, positive, e.score,
+        return PredictionRow(self.ids(e.id), e.model, epoch(e.time, received), received, predicted, positive, e.score,
                              confidence, e.positive_class, dict(e.groups))
 
     def _label(self, e: Label, received: float) -> bool:
         t = epoch(e.time, received)
-        p = self.store.get_prediction(e.prediction_id)
+        prediction_id = self.ids(e.prediction_id)
+        p = self.store.get_prediction(prediction_id)
         if p is None:
-            model = self.store.evicted_model(e.prediction_id)
+            model = self.store.evicted_model(prediction_id)
             result = "unknown" if model is None else "expired"
             self.ledger.inc(M.LABELS, (self.ledger.fold("model", model or e.model or OTHER), result))
             return True
@@ -185,7 +178,7 @@ class Applier:
             actual_positive = bool(e.actual)
         else:
             actual_positive = None
-        self.store.label_prediction(e.prediction_id, t, actual_positive)
+        self.store.label_prediction(prediction_id, t, actual_positive)
         led = self.ledger
         led.inc(M.LABELS, (model, "joined"))
         if p.positive is not None and actual_positive is not None:
@@ -256,7 +249,7 @@ class Applier:
     def _incident_event(self, e: Incident, received: float) -> bool:
         t = epoch(e.time, received)
         detected = epoch(e.detected_at, t) if e.detected_at is not None else None
-        return self.incident("api:" + e.id, e.severity, API_SOURCE,
+        return self.incident("api:" + self.ids(e.id), e.severity, API_SOURCE,
                              epoch(e.occurred_at, t) if e.occurred_at is not None else None,
                              detected, epoch(e.resolved_at, t) if e.resolved_at is not None else None, t)
 
@@ -289,7 +282,7 @@ class Applier:
 
     def alert(self, alert: AlertmanagerAlert, received: float) -> bool:
         """One alert of an Alertmanager notification: firing opens, resolved resolves, by fingerprint."""
-        key = "am:" + alert.fingerprint
+        key = "am:" + self.ids(alert.fingerprint)
         starts = alert.startsAt
         label = alert.labels.get("severity", "").lower()
         severity = self._severity_map.get(label, self.settings.default_alert_severity)

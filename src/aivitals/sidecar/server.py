@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .keys import KEY_ENV
 from .settings import Settings, SettingsError, ThresholdsError, load_settings
 
 #: The bearer token is read from the environment, never from the command line (ps shows argv).
@@ -132,6 +133,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     token = os.environ.get(TOKEN_ENV)
     if token:
         overrides["token"] = token
+    key = os.environ.get(KEY_ENV)
+    if key:
+        overrides["user_key_secret"] = key
     return dataclasses.replace(settings, **overrides)
 
 

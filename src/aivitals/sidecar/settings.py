@@ -60,8 +60,10 @@ class Settings:
     thresholds: Path | None = None
     #: Bearer token required on /v1 (compared in constant time); None leaves /v1 open.
     token: str | None = None
-    #: Keyed-hash secret for user keys; generated and kept in the store when None.
+    #: Key for the keyed hashes of user keys and ids (also $AIVITALS_USER_KEY_SECRET); never kept in the store.
     user_key_secret: str | None = None
+    #: File holding that key when it is not given directly; None: ``<store>.key``, generated on first start.
+    user_key_secret_file: Path | None = None
     max_body_bytes: int = 8 * 1024 * 1024
     max_batch_events: int = 10_000
     #: How far in the future an event's time may lie (clock skew between hosts).
@@ -95,7 +97,7 @@ class Settings:
     access_log: bool = False
 
     def __post_init__(self) -> None:
-        for key in ("store", "thresholds"):  # a str path is fine too
+        for key in ("store", "thresholds", "user_key_secret_file"):  # a str path is fine too
             value = getattr(self, key)
             if isinstance(value, str):
                 object.__setattr__(self, key, Path(value))
@@ -178,7 +180,7 @@ def settings_from_mapping(data: Mapping[str, Any], base: Settings | None = None)
         raise SettingsError(f"unknown setting {unknown[0]!r}; known settings: {', '.join(sorted(_FIELDS))}")
     values: dict[str, Any] = {}
     for key, value in data.items():
-        if key in ("store", "thresholds"):
+        if key in ("store", "thresholds", "user_key_secret_file"):
             value = Path(value)
         elif key in _TUPLES:
             if not isinstance(value, (list, tuple)):

@@ -13,7 +13,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -85,6 +85,9 @@ class EventStore(Protocol):
     def close(self) -> None: ...
     def get_meta(self, key: str) -> bytes | None: ...
     def put_meta(self, key: str, value: bytes) -> None: ...
+    def delete_meta(self, key: str) -> None: ...
+    def hash_ids(self, hash_id: Callable[[str], str]) -> None: ...
+    def scrub(self) -> None: ...
     def load_series(self) -> dict[str, list[float]]: ...
     def save_series(self, series: dict[str, list[float]]) -> None: ...
     def claim(self, keys: Sequence[str], received: float) -> set[str]: ...
@@ -151,7 +154,7 @@ class SQLiteStore:
         self.retention = retention
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if not self.path.exists():
-            # the store holds the user-key secret: readable by its owner only
+            # the store holds keyed hashes of user keys and ids: readable by its owner only
             os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
         self._db = self._connect()
         self._db.executescript(_SCHEMA)
@@ -219,6 +222,29 @@ class SQLiteStore:
 
     def put_meta(self, key: str, value: bytes) -> None:
         self._db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    def delete_meta(self, key: str) -> None:
+        """Delete, overwriting the old bytes too (the legacy hashing key must not linger in a free page)."""
+        self._db.execute("PRAGMA secure_delete=ON")
+        self._db.execute("DELETE FROM meta WHERE key=?", (key,))
+
+    def scrub(self) -> None:
+        """After a commit that removed secrets or raw ids: stop overwriting deleted bytes, empty the WAL."""
+        self._db.execute("PRAGMA secure_delete=OFF")
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def hash_ids(self, hash_id: Callable[[str], str]) -> None:
+        """Replace every stored id by its keyed hash (stores written before ids were hashed)."""
+        self._db.execute("PRAGMA secure_delete=ON")
+        self._db.create_function("aivitals_hash_id", 1, hash_id, deterministic=True)
+        try:
+            self._db.execute("UPDATE predictions SET id = aivitals_hash_id(id)")
+            self._db.execute("UPDATE evicted SET id = aivitals_hash_id(id)")
+            self._db.execute("UPDATE seen SET key = 'e:' || aivitals_hash_id(substr(key, 3)) WHERE key LIKE 'e:%'")
+            self._db.execute("UPDATE incidents SET id = substr(id, 1, instr(id, ':'))"
+                             " || aivitals_hash_id(substr(id, instr(id, ':') + 1))")
+        finally:
+            self._db.create_function("aivitals_hash_id", 1, None)
 
     def load_series(self) -> dict[str, list[float]]:
         return {key: json.loads(data) for key, data in self._db.execute("SELECT key, data FROM series")}

@@ -1,0 +1,143 @@
+"""The hashing key: where it lives (never in the store), and the keyed hashes made with it.
+
+User keys and every id an event carries (event ids, prediction ids, incident ids,
+alert fingerprints) reach the store only as HMAC-SHA256 under this key, so an id
+that happens to be an email address is not kept raw. The key itself lives outside
+the store, in ``$AIVITALS_USER_KEY_SECRET``, the ``user_key_secret`` setting, or a
+key file (``<store>.key`` unless ``user_key_secret_file`` says otherwise): whoever
+copies the database alone cannot recompute a guessable key's hash.
+
+The store keeps a check value (an HMAC of a fixed text, which reveals nothing
+about the key), so a missing or different key is an error at start rather than
+silently new hashes that no longer match the stored ones.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import logging
+import os
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+
+from .settings import Settings, SettingsError
+from .store import EventStore
+
+log = logging.getLogger("aivitals.sidecar")
+
+#: Environment variable holding the key (a Kubernetes Secret, a vault agent).
+KEY_ENV = "AIVITALS_USER_KEY_SECRET"
+#: Where stores before 0.x kept the key; moved out on first start.
+LEGACY_META = "user_key_secret"
+_CHECK_META = "key_check"
+_IDS_META = "ids_hashed"
+_CHECK_TEXT = b"aivitals hashing key check v1"
+_BASE64 = "base64:"
+
+
+def key_file(settings: Settings) -> Path:
+    """The key file's path: the setting, else next to the store as ``<store>.key``."""
+    return settings.user_key_secret_file or settings.store.with_name(settings.store.name + ".key")
+
+
+def _from_text(text: str, where: str) -> bytes:
+    text = text.strip()
+    if text.startswith(_BASE64):
+        try:
+            return base64.b64decode(text[len(_BASE64):], validate=True)
+        except binascii.Error:
+            raise SettingsError(f"{where}: not valid base64 after 'base64:'") from None
+    if len(text) < 16:
+        raise SettingsError(f"{where}: the hashing key must be at least 16 characters")
+    return text.encode("utf-8")
+
+
+def _write_key_file(path: Path, text: str) -> None:
+    """Create the key file readable by its owner only; an existing file is never overwritten."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _configured(settings: Settings) -> tuple[bytes, str] | None:
+    if settings.user_key_secret is not None:
+        return _from_text(settings.user_key_secret, f"${KEY_ENV} / user_key_secret"), f"${KEY_ENV}"
+    path = key_file(settings)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    return _from_text(text, str(path)), str(path)
+
+
+def hashing_key(settings: Settings, store: EventStore) -> bytes:
+    """The key, checked against the store; created (with a warning) or moved out of a legacy store when absent.
+
+    Raises SettingsError, naming the fix, when the key does not match the store's hashes.
+    """
+    found, legacy, check = _configured(settings), store.get_meta(LEGACY_META), store.get_meta(_CHECK_META)
+    store.begin()
+    try:
+        if found is None and legacy is not None:
+            path = key_file(settings)
+            _write_key_file(path, _BASE64 + base64.b64encode(legacy).decode("ascii"))
+            log.warning("moved the hashing key out of the store into %s; back it up apart from the store", path)
+            found = legacy, str(path)
+        elif found is None and check is not None:
+            raise SettingsError(f"the store {settings.store} was written with a hashing key that is missing: restore "
+                                f"{key_file(settings)} or set ${KEY_ENV}, or start a new store")
+        elif found is None:
+            path = key_file(settings)
+            _write_key_file(path, secrets.token_urlsafe(32))
+            log.warning("no hashing key was configured: generated %s (set $%s to supply one); keep it, or the "
+                        "store's user keys and ids can no longer be matched", path, KEY_ENV)
+            found = _configured(settings)
+            assert found is not None
+        key, where = found
+        if legacy is not None and legacy != key:
+            raise SettingsError(f"the store {settings.store} holds the hashing key its hashes were made with, and "
+                                f"{where} holds another: remove {where} to move the stored key out, or start a new "
+                                "store")
+        expected = hmac.digest(key, _CHECK_TEXT, hashlib.sha256)
+        if check is not None and not hmac.compare_digest(check, expected):
+            raise SettingsError(f"the hashing key in {where} is not the one the store {settings.store} was written "
+                                "with: restore that key, or start a new store")
+        store.put_meta(_CHECK_META, expected)
+        if legacy is not None:
+            store.delete_meta(LEGACY_META)
+        migrate = store.get_meta(_IDS_META) is None
+        if migrate:
+            store.hash_ids(id_hasher(key))  # stores written before ids were hashed
+            store.put_meta(_IDS_META, b"1")
+        store.commit()
+    except BaseException:
+        store.rollback()
+        raise
+    if migrate or legacy is not None:
+        store.scrub()
+    return key
+
+
+def user_hasher(key: bytes) -> Callable[[str], bytes]:
+    """HMAC-SHA256 of a user key: stable per key, useless without it."""
+
+    def digest(user: str) -> bytes:
+        return hmac.digest(key, user.encode("utf-8"), hashlib.sha256)
+
+    return digest
+
+
+def id_hasher(key: bytes) -> Callable[[str], str]:
+    """An id as 32 hex digits of HMAC-SHA256 under the key, apart from user keys ("id:" prefix)."""
+
+    def digest(value: str) -> str:
+        return hmac.digest(key, b"id:" + value.encode("utf-8"), hashlib.sha256)[:16].hex()
+
+    return digest
