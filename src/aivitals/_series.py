@@ -27,7 +27,7 @@ from .catalogue.values import (
 )
 from .inputs import duration as valid_duration
 from .pricing import Price
-from .usage import Usage, UsageError, model_of, read_response, refused, usage_from
+from .usage import Usage, UsageError, is_sdk_stream, model_of, read_response, refused, usage_from
 
 Extractor = Callable[[Any], "Usage | None"]
 OK, ERROR, REFUSED, TIMEOUT, CANCELLED = (OUTCOMES.index(o) for o in ("ok", "error", "refused", "timeout", "cancelled"))
@@ -94,6 +94,8 @@ class CallState:
     per_chunk: float | None = None
     gpu_seconds: float | None = None
     extract: Extractor | None = None
+    #: Why this call's tokens cannot be known, when the recorder knows better than "no usage".
+    unmetered: str | None = None
     events: list[tuple[Callable[..., None], tuple[Any, ...]]] = field(default_factory=list)
 
 
@@ -107,9 +109,9 @@ _IN, _OUT, _CACHED, _WRITE, _REASONING = (TOKEN_TYPES.index(t) for t in
 class CallSeries:
     """Everything recorded about calls with one (service, model, operation, provider)."""
 
-    __slots__ = ("duration", "errors", "gpu_seconds", "health", "labels", "outcomes", "pending_durations",
-                 "pending_responses", "price", "text", "tokens", "tokens_in", "tokens_out", "tpot", "ttft",
-                 "unpriced")
+    __slots__ = ("duration", "errors", "gpu_seconds", "health", "labels", "metered", "outcomes",
+                 "pending_durations", "pending_responses", "price", "text", "tokens", "tokens_in", "tokens_out",
+                 "tpot", "ttft", "unmetered", "unpriced")
 
     def __init__(self, labels: tuple[str, str, str, str], price: Price | None, health: Health) -> None:
         self.labels = labels
@@ -124,6 +126,9 @@ class CallSeries:
         self.tokens_in = Hist(_TOKENS)
         self.tokens_out = Hist(_TOKENS)
         self.unpriced = 0
+        #: Calls of a token-priced model whose tokens are unknown, by reason: their cost would read $0.
+        self.unmetered: dict[str, int] = {}
+        self.metered = price is not None and price.gpu_hour is None
         self.pending_durations: list[float] = []
         self.pending_responses: list[Any] = []
         self.gpu_seconds = 0.0
@@ -163,17 +168,21 @@ class CallSeries:
                 found = read(response)
             except Exception as exc:
                 self.health.error("usage", exc)
+                self.unmetered_call("unreadable")
                 continue
+            counts = None
             if found is not None:
                 counts, was_refused = found
                 if was_refused:
                     refusals += 1
-                if counts is not None:
-                    add_input(counts[0])
-                    add_output(counts[1])
-                    cached += counts[2]
-                    written += counts[3]
-                    reasoning += counts[4]
+            if counts is not None:
+                add_input(counts[0])
+                add_output(counts[1])
+                cached += counts[2]
+                written += counts[3]
+                reasoning += counts[4]
+            elif self.metered:
+                self.unmetered_call("stream_not_consumed" if is_sdk_stream(response) else "no_usage")
         tokens[_CACHED] += cached
         tokens[_WRITE] += written
         tokens[_REASONING] += reasoning
@@ -194,7 +203,7 @@ class CallSeries:
 
     def add_state(self, duration: float, state: CallState) -> None:
         """A call recorded through a handle, a stream, a failure or a custom extractor."""
-        usage, was_refused = self._usage_of(state)
+        usage, was_refused, unreadable = self._usage_of(state)
         outcome = state.outcome
         if outcome == OK and was_refused:
             outcome = REFUSED
@@ -218,16 +227,22 @@ class CallSeries:
             tokens[_REASONING] += usage.reasoning
             self.tokens_in.observe(usage.input)
             self.tokens_out.observe(usage.output)
+        elif self.metered and (outcome in (OK, REFUSED) or state.first_chunk is not None):
+            # Answered (or streamed, then failed) with no tokens known: billed, but its cost would read $0.
+            self.unmetered_call(state.unmetered or ("unreadable" if unreadable else "no_usage"))
         price = self.price
         if price is None:
             self.unpriced += 1
         elif price.gpu_hour is not None:
             self.gpu_seconds += duration * price.gpus if state.gpu_seconds is None else state.gpu_seconds
 
-    def _usage_of(self, state: CallState) -> tuple[Usage | None, bool]:
-        """Tokens and provider refusal of one call, every count validated; a bad one is counted, not added."""
+    def unmetered_call(self, reason: str) -> None:
+        self.unmetered[reason] = self.unmetered.get(reason, 0) + 1
+
+    def _usage_of(self, state: CallState) -> tuple[Usage | None, bool, bool]:
+        """Tokens, provider refusal and whether usage was unreadable; every count validated, a bad one counted."""
         usage = state.usage
-        was_refused = False
+        was_refused = unreadable = False
         if state.response is not None:
             try:
                 if state.extract is not None:
@@ -245,13 +260,15 @@ class CallSeries:
             except Exception as exc:
                 self.health.error("usage", exc)
                 usage = state.usage
+                unreadable = True
         if usage is not None:
             try:
                 usage = usage.checked()
             except Exception as exc:
                 self.health.error("usage", exc)
                 usage = None
-        return usage, was_refused
+                unreadable = True
+        return usage, was_refused, unreadable
 
     def costs(self) -> list[float]:
         """Spend by cost kind, derived from the token and GPU-time totals (cost is linear in both)."""

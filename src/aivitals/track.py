@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ._series import CANCELLED, ERROR, TIMEOUT, CallState
 from .catalogue.values import OTHER
 from .inputs import InvalidInput, amount
-from .usage import Usage, UsageError, usage_of_chunk
+from .usage import Usage, UsageError, chunk_model, chunk_refused, usage_of_chunk
 
 if TYPE_CHECKING:
     from .tracker import Tracker
@@ -319,12 +319,19 @@ class _Stream:
                 self.first = now
             self.last = now
             self.chunks += 1
+            if value is None or isinstance(value, (str, bytes)):
+                return
+            state = self.state
             usage = usage_of_chunk(value)
             if usage is not None:
-                if self.state.usage is None:
-                    self.state.usage = usage
+                if state.usage is None:
+                    state.usage = usage
                 else:
-                    self.state.usage.merge_max(usage)
+                    state.usage.merge_max(usage)
+            if not state.refused and chunk_refused(value):
+                state.refused = True
+            if state.model is None and self.track.model is None:
+                state.model = chunk_model(value)  # @track() without a model: every chunk names it
         except Exception as exc:
             self.track.tracker.health.error("stream", exc)
 

@@ -1,9 +1,12 @@
 """Token usage, refusals and model names read from the response shapes users get.
 
 Supported without configuration: OpenAI chat completions and Responses API
-objects (cached input and reasoning tokens, the final usage chunk of a
-stream), Anthropic messages (cache read and cache creation tokens, stream
-events), and the same shapes as plain dicts. Attribute access that raises is
+objects (cached input, cache writes ``cache_write_tokens`` and reasoning
+tokens, the final usage chunk of a stream), Anthropic messages (cache read and
+cache creation tokens, thinking tokens ``output_tokens_details.thinking_tokens``
+as reasoning, stream events), LiteLLM's OpenAI-shaped usage in front of
+Anthropic (cache writes on ``cache_creation_input_tokens``), and the same
+shapes as plain dicts. Attribute access that raises is
 the caller's problem to count: these functions let it propagate.
 """
 
@@ -23,6 +26,14 @@ def _get(obj: Any, name: str) -> Any:
     if isinstance(obj, dict):
         return obj.get(name)
     return getattr(obj, name, None)
+
+
+def _first(*values: Any) -> Any:
+    """The first value that is not None: one quantity under several providers' spellings, never summed."""
+    for value in values:
+        if value is not None:
+            return value
+    return None
 
 
 class UsageError(InvalidInput):
@@ -73,11 +84,14 @@ def usage_from(usage: Any) -> Usage | None:
         return usage.checked()
     prompt = _get(usage, "prompt_tokens")
     if prompt is not None or _get(usage, "completion_tokens") is not None:
-        # OpenAI chat completions: prompt_tokens includes cached tokens.
+        # OpenAI chat completions (and LiteLLM's usage): prompt_tokens includes cache reads and writes.
+        details = _get(usage, "prompt_tokens_details")
         return Usage.of(
             input=prompt,
             output=_get(usage, "completion_tokens"),
-            cached_input=_get(_get(usage, "prompt_tokens_details"), "cached_tokens"),
+            cached_input=_get(details, "cached_tokens"),
+            cache_creation=_first(_get(details, "cache_write_tokens"), _get(details, "cache_creation_tokens"),
+                                  _get(usage, "cache_creation_input_tokens")),
             reasoning=_get(_get(usage, "completion_tokens_details"), "reasoning_tokens"),
         )
     cache_read = _get(usage, "cache_read_input_tokens")
@@ -97,14 +111,18 @@ def usage_from(usage: Any) -> Usage | None:
             output=_get(usage, "output_tokens"),
             cached_input=read,
             cache_creation=write,
+            reasoning=_get(_get(usage, "output_tokens_details"), "thinking_tokens"),
         )
     if _get(usage, "input_tokens") is not None or _get(usage, "output_tokens") is not None:
-        # OpenAI Responses API (and plain dicts): input_tokens includes cached tokens.
+        # OpenAI Responses API (and plain dicts): input_tokens includes cache reads and writes.
+        details = _get(usage, "input_tokens_details")
+        output_details = _get(usage, "output_tokens_details")
         return Usage.of(
             input=_get(usage, "input_tokens"),
             output=_get(usage, "output_tokens"),
-            cached_input=_get(_get(usage, "input_tokens_details"), "cached_tokens"),
-            reasoning=_get(_get(usage, "output_tokens_details"), "reasoning_tokens"),
+            cached_input=_get(details, "cached_tokens"),
+            cache_creation=_get(details, "cache_write_tokens"),
+            reasoning=_first(_get(output_details, "reasoning_tokens"), _get(output_details, "thinking_tokens")),
         )
     return None
 
@@ -134,8 +152,8 @@ def usage_of_chunk(chunk: Any) -> Usage | None:
 def refused(response: Any) -> bool:
     """Whether the provider marked the response a refusal.
 
-    OpenAI: a ``refusal`` on the first choice's message or a ``refusal`` output part;
-    Anthropic: ``stop_reason == "refusal"``.
+    OpenAI: a ``refusal`` on the first choice's message, ``finish_reason == "content_filter"``
+    or a ``refusal`` output part; Anthropic: ``stop_reason == "refusal"``.
     """
     if response is None or isinstance(response, (str, bytes, int, float, bool)):
         return False
@@ -144,7 +162,7 @@ def refused(response: Any) -> bool:
     choices = _get(response, "choices")
     if choices:
         first = choices[0]
-        if _get(_get(first, "message"), "refusal"):
+        if _get(_get(first, "message"), "refusal") or _get(first, "finish_reason") == "content_filter":
             return True
     output = _get(response, "output")
     if isinstance(output, list):
@@ -153,6 +171,55 @@ def refused(response: Any) -> bool:
                 if _get(part, "type") == "refusal":
                     return True
     return False
+
+
+#: Responses API stream events that carry a refusal.
+_REFUSAL_EVENTS = frozenset({"response.refusal.delta", "response.refusal.done"})
+
+
+def chunk_refused(chunk: Any) -> bool:
+    """Whether one stream chunk or event marks a refusal.
+
+    OpenAI chat: ``delta.refusal`` or ``finish_reason == "content_filter"`` on the first choice;
+    Responses: a ``response.refusal.*`` event; Anthropic: ``message_delta`` with
+    ``delta.stop_reason == "refusal"``.
+    """
+    if chunk is None or isinstance(chunk, (str, bytes)):
+        return False
+    choices = _get(chunk, "choices")
+    if choices:
+        first = choices[0]
+        return bool(_get(_get(first, "delta"), "refusal")) or _get(first, "finish_reason") == "content_filter"
+    delta = _get(chunk, "delta")
+    if delta is not None and not isinstance(delta, str) and _get(delta, "stop_reason") == "refusal":
+        return True
+    kind = _get(chunk, "type")
+    return (isinstance(kind, str) and kind in _REFUSAL_EVENTS) or _get(chunk, "stop_reason") == "refusal"
+
+
+def chunk_model(chunk: Any) -> str | None:
+    """The model a stream chunk names: on every OpenAI chunk, Anthropic's ``message_start``, Responses events."""
+    if chunk is None or isinstance(chunk, (str, bytes)):
+        return None
+    model = _get(chunk, "model")
+    if model is None:
+        model = _get(_get(chunk, "message"), "model") or _get(_get(chunk, "response"), "model")
+    return model if isinstance(model, str) else None
+
+
+#: The stream classes of the OpenAI and Anthropic clients, by module and name (never imported here).
+_SDK_STREAMS = frozenset({("openai", "Stream"), ("openai", "AsyncStream"), ("anthropic", "Stream"),
+                          ("anthropic", "AsyncStream"), ("litellm", "CustomStreamWrapper")})
+
+
+def is_sdk_stream(response: Any) -> bool:
+    """Whether a tracked function returned a client's stream unread: its tokens arrive after the call ends."""
+    kind = type(response)
+    try:
+        module, name = kind.__module__, kind.__name__
+        return type(module) is str and (module.partition(".")[0], name) in _SDK_STREAMS
+    except Exception:  # a class whose metaclass answers anything, or raises
+        return False
 
 
 def model_of(response: Any) -> str | None:
@@ -169,8 +236,11 @@ Counts = tuple[int, int, int, int, int]
 def _refused_openai_dict(response: dict[str, Any]) -> bool:
     choices = response.get("choices")
     if choices and type(choices) is list:
-        message = choices[0].get("message") if type(choices[0]) is dict else None
-        return bool(message.get("refusal")) if type(message) is dict else refused(response)
+        first = choices[0]
+        message = first.get("message") if type(first) is dict else None
+        if type(message) is not dict:
+            return refused(response)
+        return bool(message.get("refusal")) or first.get("finish_reason") == "content_filter"
     return response.get("stop_reason") == "refusal" or (bool(response.get("output")) and refused(response))
 
 
@@ -187,13 +257,19 @@ def read_response(response: Any) -> tuple[Counts | None, bool] | None:
             if prompt is not None:  # OpenAI chat completion as a dict: the common case, read inline
                 completion = usage.get("completion_tokens") or 0
                 details = usage.get("prompt_tokens_details")
-                cached = (details.get("cached_tokens") or 0) if type(details) is dict else 0
+                if type(details) is dict:
+                    cached = details.get("cached_tokens") or 0
+                    written = details.get("cache_write_tokens") or details.get("cache_creation_tokens") or 0
+                else:
+                    cached = written = 0
                 details = usage.get("completion_tokens_details")
                 reasoning = (details.get("reasoning_tokens") or 0) if type(details) is dict else 0
                 if (type(prompt) is int and type(completion) is int and type(cached) is int
-                        and type(reasoning) is int and 0 <= cached <= prompt <= MAX_TOKENS
-                        and 0 <= reasoning <= completion <= MAX_TOKENS):
-                    return (prompt, completion, cached, 0, reasoning), _refused_openai_dict(response)
+                        and type(written) is int and type(reasoning) is int
+                        and 0 <= cached and 0 <= written and cached + written <= prompt <= MAX_TOKENS
+                        and 0 <= reasoning <= completion <= MAX_TOKENS
+                        and (written or "cache_creation_input_tokens" not in usage)):
+                    return (prompt, completion, cached, written, reasoning), _refused_openai_dict(response)
     elif response is None or isinstance(response, (str, bytes, int, float, bool)):
         return None
     found = usage_from(_get(response, "usage"))
