@@ -38,6 +38,8 @@ _DELEGATED = {
                                             "(groundedness, PII, refusals, citations, ...)"),
     "report": ("aivitals.report.cli", "write the monthly business review of a month from Prometheus (HTML, PDF, "
                                       "JSON)"),
+    "probe": ("aivitals.probe.cli", "run the versioned jailbreak and prompt-injection suite against an "
+                                    "OpenAI-compatible endpoint; exit 1 on a regression"),
 }
 
 
