@@ -33,12 +33,14 @@ _SDK_METRICS = (
     "aivitals_requests_total", "aivitals_request_errors_total", "aivitals_request_duration_seconds",
     "aivitals_time_to_first_chunk_seconds", "aivitals_time_per_output_chunk_seconds", "aivitals_tokens_total",
     "aivitals_request_tokens", "aivitals_cost_usd_total", "aivitals_unpriced_requests_total",
+    "aivitals_unmetered_requests_total",
     "aivitals_gpu_seconds_total", "aivitals_cache_requests_total", "aivitals_overrides_total",
     "aivitals_quality_score", "aivitals_evaluations_total", "aivitals_pii_detections_total",
     "aivitals_business_outcomes_total", "aivitals_business_value_usd_total",
     "aivitals_sdk_errors_total", "aivitals_sdk_folded_label_values_total", "aivitals_build",
 )
-(_REQUESTS, _ERRORS, _DURATION, _TTFT, _TPOT, _TOKENS, _REQUEST_TOKENS, _COST, _UNPRICED, _GPU_SECONDS, _CACHE,
+(_REQUESTS, _ERRORS, _DURATION, _TTFT, _TPOT, _TOKENS, _REQUEST_TOKENS, _COST, _UNPRICED, _UNMETERED, _GPU_SECONDS,
+ _CACHE,
  _OVERRIDES, _SCORE, _EVALUATIONS, _PII, _OUTCOMES, _VALUE, _SDK_ERRORS, _FOLDED, _BUILD) = _SDK_METRICS
 _PRICED_ALWAYS = frozenset({"input", "output"})  # cost kinds exposed even at zero
 
@@ -152,6 +154,7 @@ class TrackerCollector:
         # GPU time no provider): the series that share those labels are summed into one sample.
         costs: dict[tuple[str, ...], float] = {}
         unpriced: dict[tuple[str, ...], float] = {}
+        unmetered: dict[tuple[str, ...], float] = {}
         gpu_seconds: dict[tuple[str, ...], float] = {}
         for s in t.call_series():
             text = s.text or _text_of(s)
@@ -187,11 +190,15 @@ class TrackerCollector:
             if s.unpriced:
                 unpriced_key = (service, model, provider)
                 unpriced[unpriced_key] = unpriced.get(unpriced_key, 0) + s.unpriced
+            for reason, count in s.unmetered.items():
+                unmetered_key = (service, model, reason)
+                unmetered[unmetered_key] = unmetered.get(unmetered_key, 0) + count
             if s.gpu_seconds:
                 gpu_key = (service, model)
                 gpu_seconds[gpu_key] = gpu_seconds.get(gpu_key, 0.0) + s.gpu_seconds
         line = self._line
-        for name, totals in ((_COST, costs), (_UNPRICED, unpriced), (_GPU_SECONDS, gpu_seconds)):
+        for name, totals in ((_COST, costs), (_UNPRICED, unpriced), (_UNMETERED, unmetered),
+                             (_GPU_SECONDS, gpu_seconds)):
             f[name].rows.extend([(line(name, key), value) for key, value in totals.items()])
         f[_CACHE].rows.extend([(line(_CACHE, key), count) for key, count in t.cache.items()])
         f[_OVERRIDES].rows.extend([(line(_OVERRIDES, key), count) for key, count in t.overrides.items()])

@@ -18,6 +18,7 @@ from .values import (
     PROVIDERS,
     SDK_STAGES,
     TOKEN_TYPES,
+    UNMETERED_REASONS,
 )
 
 LABELS: dict[str, Label] = {
@@ -39,6 +40,7 @@ LABELS: dict[str, Label] = {
         Label("pii_kind", "The kind of personal data or secret detected.", values=PII_KINDS),
         Label("action", "What a person did with a model's suggestion.", values=("suggested", "overridden", "reversed")),
         Label("stage", "Where in the SDK an internal error happened.", values=SDK_STAGES),
+        Label("unmetered_reason", "Why a call's tokens are unknown.", values=UNMETERED_REASONS),
         Label("label", "A label name, for folding counts.", max_values=32),
         Label("version", "A version string.", max_values=20),
         # sidecar: labels and quality

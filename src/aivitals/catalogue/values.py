@@ -82,6 +82,16 @@ PII_KINDS = (
     OTHER,
 )
 
+#: Why a call's tokens are unknown (``aivitals_unmetered_requests_total``): its cost would otherwise read $0.
+UNMETERED_REASONS = (
+    "no_usage",  # the response or stream carried no usage (a provider that sends none, text chunks)
+    "stream_incomplete",  # the stream was abandoned or failed before its usage arrived
+    "usage_not_requested",  # an OpenAI stream created with include_usage explicitly off
+    "stream_not_consumed",  # a tracked function returned the client's stream object unread
+    "unreadable",  # usage in a shape or with values aivitals cannot read
+    OTHER,
+)
+
 SDK_STAGES = (
     "decorate",
     "labels",
