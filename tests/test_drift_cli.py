@@ -110,3 +110,29 @@ def test_bad_input_exits_2(files: dict[str, Path], tmp_path: Path, capsys: pytes
              "broken": str(tmp_path / "broken.json")}
     assert main([a.format(**paths) for a in args]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_raw_data_on_both_sides_gives_scipys_exact_two_sample_ks(files: dict[str, Path],
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from scipy.stats import ks_2samp
+
+    main([str(files["reference"]), str(files["drifted"]), "--format", "json", "--prediction-column", "y_hat"])
+    report = {f["feature"]: f for f in json.loads(capsys.readouterr().out)["features"]}
+    before = read_columns(files["reference"])
+    after = read_columns(files["drifted"])
+    for column, name in (("age", "age"), ("y_hat", "__prediction__")):
+        expected = ks_2samp(np.asarray(before[column], dtype=float), np.asarray(after[column], dtype=float))
+        assert report[name]["ks_method"] == "exact"
+        assert report[name]["ks"] == pytest.approx(expected.statistic, rel=1e-12)
+        assert report[name]["ks_pvalue"] == pytest.approx(expected.pvalue, rel=1e-6, abs=1e-300)
+    assert report["plan"]["ks"] is None and report["plan"]["ks_method"] is None
+
+
+def test_a_profile_reference_says_its_ks_is_the_binned_one(files: dict[str, Path],
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    main([str(files["profile"]), str(files["same"]), "--prediction-column", "y_hat"])
+    out = capsys.readouterr().out
+    assert "*" in out and "bin edges" in out
+    main([str(files["profile"]), str(files["same"]), "--prediction-column", "y_hat", "--format", "json"])
+    report = {f["feature"]: f for f in json.loads(capsys.readouterr().out)["features"]}
+    assert report["age"]["ks_method"] == "binned" and report["age"]["ks_pvalue"] is None

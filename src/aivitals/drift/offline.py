@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from aivitals.stats import bin_counts, chi2_contingency, js_from_counts, ks_from_counts, psi_from_counts
+from aivitals.stats import bin_counts, chi2_contingency, js_from_counts, ks_2samp, ks_from_counts, psi_from_counts
 
 from .data import Column, DataError, category_column, numeric_column
 from .profile import CATEGORICAL, FeatureProfile, Profile
@@ -23,6 +23,11 @@ from .profile import CATEGORICAL, FeatureProfile, Profile
 class FeatureDrift:
     """One feature's drift; ``ks`` is None for categorical features (their bins have no order).
 
+    ``ks_method`` says which KS statistic ``ks`` is: ``exact`` when both sides are
+    raw data (the two-sample statistic over every value, with its ``ks_pvalue``,
+    as scipy's ``ks_2samp``), ``binned`` when the reference is a profile (the
+    largest gap between the two CDFs at the profile's bin edges, what the live
+    rules compute; it can only understate the exact one, and has no p-value).
     ``chi2_pvalue`` (categorical features only) is the chi-square test of
     independence of the reference and current category counts: a small value
     says the mix changed beyond sampling noise.
@@ -36,6 +41,8 @@ class FeatureDrift:
     js: float
     drifted: bool
     chi2_pvalue: float | None = None
+    ks_method: str | None = None
+    ks_pvalue: float | None = None
 
 
 def current_counts(feature: FeatureProfile, column: Column) -> np.ndarray:
@@ -59,8 +66,25 @@ def _chi2_pvalue(feature: FeatureProfile, counts: np.ndarray) -> float:
     return chi2_contingency(table).pvalue
 
 
-def compare(profile: Profile, columns: Mapping[str, Column], threshold: float) -> list[FeatureDrift]:
-    """Score every profiled feature; a feature drifts when its PSI is over ``threshold``."""
+def _ks(feature: FeatureProfile, counts: np.ndarray, column: Column,
+        reference: Mapping[str, Column] | None) -> tuple[float, str, float | None]:
+    """(statistic, method, p-value) of a numeric feature: exact on raw data, binned on a profile."""
+    if reference is not None and feature.name in reference:
+        before = numeric_column(feature.name, reference[feature.name])
+        after = numeric_column(feature.name, column)
+        if before and after:
+            result = ks_2samp(before, after)
+            return result.statistic, "exact", result.pvalue
+    return ks_from_counts(feature.reference, counts), "binned", None
+
+
+def compare(profile: Profile, columns: Mapping[str, Column], threshold: float,
+            reference: Mapping[str, Column] | None = None) -> list[FeatureDrift]:
+    """Score every profiled feature; a feature drifts when its PSI is over ``threshold``.
+
+    ``reference`` is the raw data the profile was built from, when there is some:
+    numeric features then get the exact two-sample KS statistic.
+    """
     results = []
     for feature in profile.features:
         if feature.name not in columns:
@@ -69,9 +93,12 @@ def compare(profile: Profile, columns: Mapping[str, Column], threshold: float) -
         if counts.sum() == 0:
             raise DataError(f"feature {feature.name!r} has no values in the current data")
         psi = psi_from_counts(feature.reference, counts)
-        ks = None if feature.kind == CATEGORICAL else ks_from_counts(feature.reference, counts)
         js = js_from_counts(feature.reference, counts)
-        chi2 = _chi2_pvalue(feature, counts) if feature.kind == CATEGORICAL else None
+        if feature.kind == CATEGORICAL:
+            results.append(FeatureDrift(feature.name, feature.kind, int(counts.sum()), psi, None, js,
+                                        psi > threshold, _chi2_pvalue(feature, counts)))
+            continue
+        ks, method, pvalue = _ks(feature, counts, columns[feature.name], reference)
         results.append(FeatureDrift(feature.name, feature.kind, int(counts.sum()), psi, ks, js, psi > threshold,
-                                    chi2))
+                                    None, method, pvalue))
     return results
