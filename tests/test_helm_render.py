@@ -69,7 +69,7 @@ def test_defaults_render_a_statefulset_with_a_claim_and_everything_prometheus_an
     docs = render(chart)
     kinds = {d["kind"] for d in docs}
     assert CORE_KINDS | {"ServiceMonitor", "PrometheusRule"} <= kinds
-    assert not kinds & {"Deployment", "PodMonitor", "NetworkPolicy", "Secret"}
+    assert not kinds & {"Deployment", "PodMonitor", "NetworkPolicy"}
     sts = one(docs, "StatefulSet")
     assert sts["spec"]["replicas"] == 1
     [claim] = sts["spec"]["volumeClaimTemplates"]
@@ -150,26 +150,51 @@ def test_a_changed_threshold_rolls_the_pod(chart: helm.Chart) -> None:
     assert annotations[0]["checksum/config"] == annotations[1]["checksum/config"]
 
 
+KEY_ENV = {"name": "AIVITALS_USER_KEY_SECRET", "valueFrom": {"secretKeyRef": {
+    "name": "aivitals-hashing-key", "key": "hashing-key"}}}
+
+
+def secrets_by_name(docs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {d["metadata"]["name"]: d for d in of_kind(docs, "Secret")}
+
+
 def test_an_inline_token_becomes_a_secret_the_container_reads(chart: helm.Chart) -> None:
     values = SCENARIOS["inline-token-values.yaml"]
     docs = render(chart, values)
-    secret = one(docs, "Secret")
+    secret = secrets_by_name(docs)["aivitals-api-token"]
     assert base64.b64decode(secret["data"]["api-token"]).decode() == values["apiToken"]["value"]
     assert container(docs)["env"] == [{"name": "AIVITALS_API_TOKEN", "valueFrom": {"secretKeyRef": {
-        "name": secret["metadata"]["name"], "key": "api-token"}}}]
+        "name": secret["metadata"]["name"], "key": "api-token"}}}, KEY_ENV]
 
 
-def test_a_token_from_an_existing_secret_renders_no_secret_of_its_own(chart: helm.Chart) -> None:
+def test_a_token_from_an_existing_secret_renders_no_token_secret_of_its_own(chart: helm.Chart) -> None:
     docs = render(chart, SCENARIOS["existing-secret-values.yaml"])
-    assert not of_kind(docs, "Secret")
+    assert list(secrets_by_name(docs)) == ["aivitals-hashing-key"]
     assert container(docs)["env"] == [{"name": "AIVITALS_API_TOKEN", "valueFrom": {"secretKeyRef": {
-        "name": "aivitals-token", "key": "token"}}}]
+        "name": "aivitals-token", "key": "token"}}}, KEY_ENV]
     assert "aivitals-token" in notes(chart, SCENARIOS["existing-secret-values.yaml"])
 
 
-def test_without_a_token_the_api_is_open_and_the_notes_say_so(chart: helm.Chart) -> None:
-    assert "env" not in container(render(chart))
-    assert "WARNING: no API token is set" in notes(chart)
+def test_without_a_token_or_hashing_key_the_chart_generates_both_into_secrets(chart: helm.Chart) -> None:
+    # the sidecar listens on 0.0.0.0 in the pod and refuses to start without a token
+    docs = render(chart)
+    secrets = secrets_by_name(docs)
+    token = base64.b64decode(secrets["aivitals-api-token"]["data"]["api-token"]).decode()
+    key = base64.b64decode(secrets["aivitals-hashing-key"]["data"]["hashing-key"]).decode()
+    assert len(token) == 40 and len(key) == 48 and token.isalnum() and key.isalnum()
+    assert secrets["aivitals-hashing-key"]["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+    assert [e["name"] for e in container(docs)["env"]] == ["AIVITALS_API_TOKEN", "AIVITALS_USER_KEY_SECRET"]
+    text = notes(chart)
+    assert "API token was generated" in text and "hashing key was generated" in text
+
+
+def test_the_hashing_key_comes_from_a_given_value_or_an_existing_secret(chart: helm.Chart) -> None:
+    inline = secrets_by_name(render(chart, {"hashingKey": {"value": "k" * 20}}))["aivitals-hashing-key"]
+    assert base64.b64decode(inline["data"]["hashing-key"]).decode() == "k" * 20
+    docs = render(chart, {"hashingKey": {"existingSecret": {"name": "vault-key", "key": "hmac"}}})
+    assert "aivitals-hashing-key" not in secrets_by_name(docs)
+    assert container(docs)["env"][1] == {"name": "AIVITALS_USER_KEY_SECRET", "valueFrom": {"secretKeyRef": {
+        "name": "vault-key", "key": "hmac"}}}
 
 
 @pytest.mark.parametrize("release", ["kube-prometheus-stack", "kps"])

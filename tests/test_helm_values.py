@@ -81,6 +81,12 @@ def test_a_short_inline_token_is_rejected(chart: helm.Chart) -> None:
     assert "apiToken.value" in failure(chart, {"apiToken": {"value": "short"}})
 
 
+def test_a_hashing_key_both_inline_and_from_a_secret_or_too_short_is_rejected(chart: helm.Chart) -> None:
+    both = failure(chart, {"hashingKey": {"value": "0123456789abcdef", "existingSecret": {"name": "k"}}})
+    assert "hashingKey.value" in both and "hashingKey.existingSecret.name" in both
+    assert "hashingKey.value" in failure(chart, {"hashingKey": {"value": "short"}})
+
+
 def test_persistence_that_requires_a_storage_class_fails_without_one(chart: helm.Chart) -> None:
     message = failure(chart, {"persistence": {"requireStorageClass": True}})
     assert "persistence.storageClass" in message

@@ -150,7 +150,7 @@ with everything its Prometheus and Grafana need to pick it up on the first try:
 | PrometheusRule | every group of every generated rule file in `files/rules/`, in file order |
 | one ConfigMap per dashboard | labelled `grafana_dashboard: "1"`: kube-prometheus-stack's Grafana loads them |
 | ConfigMaps `-config` and `-thresholds` | the sidecar's settings and per-vital thresholds |
-| Secret (when `apiToken.value` is set) | the bearer token for `/v1` |
+| Secrets `-api-token`, `-hashing-key` | `/v1`'s bearer token, the key of the stored hashes (given or generated) |
 | PodDisruptionBudget, NetworkPolicy (optional), ServiceAccount | operations and hardening |
 
 The ServiceMonitor, PodMonitor and PrometheusRule carry `release: <prometheus.release>`: set it to
@@ -162,7 +162,8 @@ what its Prometheus selects on.
 ```sh
 helm install aivitals ./helm/aivitals --namespace ai --create-namespace \\
   --set image.repository=REGISTRY/aivitals --set image.tag=0.1.0 \\
-  --set apiToken.existingSecret.name=aivitals-token
+  --set apiToken.existingSecret.name=aivitals-token \\
+  --set hashingKey.existingSecret.name=aivitals-hashing-key
 ```
 
 Then follow the steps the install prints (NOTES): targets up, rules loaded, dashboards in Grafana,
@@ -192,7 +193,8 @@ aivitals serve --host 0.0.0.0 --port 8000 --store /var/lib/aivitals/aivitals.db 
 
 | what | where |
 |---|---|
-| API token (optional) | environment `AIVITALS_API_TOKEN`, from the chart's Secret or `apiToken.existingSecret` |
+| API token (required beyond loopback) | env `AIVITALS_API_TOKEN`, from `apiToken` |
+| hashing key (never in the store) | env `AIVITALS_USER_KEY_SECRET`, from `hashingKey` |
 | settings | `/etc/aivitals/config.yaml`, from `config` |
 | thresholds | `/etc/aivitals/thresholds.yaml`, from `thresholds` and `capacity` |
 | metrics | `GET /metrics` on port 8000 |

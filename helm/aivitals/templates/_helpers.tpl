@@ -61,11 +61,11 @@ release: {{ .Values.prometheus.release | quote }}
 {{- end -}}
 {{- end -}}
 
-{{/* The Secret and key the API token comes from; empty when /v1 is open. */}}
+{{/* The Secret and key the API token comes from: the operator's, else the chart's own. */}}
 {{- define "aivitals.tokenSecretName" -}}
 {{- if .Values.apiToken.existingSecret.name -}}
 {{- .Values.apiToken.existingSecret.name -}}
-{{- else if .Values.apiToken.value -}}
+{{- else -}}
 {{- printf "%s-api-token" (include "aivitals.fullname" .) -}}
 {{- end -}}
 {{- end -}}
@@ -75,6 +75,44 @@ release: {{ .Values.prometheus.release | quote }}
 {{- .Values.apiToken.existingSecret.key -}}
 {{- else -}}
 api-token
+{{- end -}}
+{{- end -}}
+
+{{/* The Secret and key the hashing key comes from: the operator's, else the chart's own. */}}
+{{- define "aivitals.hashingKeySecretName" -}}
+{{- if .Values.hashingKey.existingSecret.name -}}
+{{- .Values.hashingKey.existingSecret.name -}}
+{{- else -}}
+{{- printf "%s-hashing-key" (include "aivitals.fullname" .) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "aivitals.hashingKeySecretKey" -}}
+{{- if .Values.hashingKey.existingSecret.name -}}
+{{- .Values.hashingKey.existingSecret.key -}}
+{{- else -}}
+hashing-key
+{{- end -}}
+{{- end -}}
+
+{{/*
+A chart-owned secret value, base64: the given value, else the one already in the cluster's Secret
+(so upgrades keep it), else a new random one. Call with (list $ "<secret name>" "<key>" "<value>" <length>).
+*/}}
+{{- define "aivitals.secretValue" -}}
+{{- $root := index . 0 -}}
+{{- $name := index . 1 -}}
+{{- $key := index . 2 -}}
+{{- $given := index . 3 -}}
+{{- if $given -}}
+{{- $given | b64enc -}}
+{{- else -}}
+{{- $existing := lookup "v1" "Secret" $root.Release.Namespace $name -}}
+{{- if and $existing (hasKey (default dict $existing.data) $key) -}}
+{{- index $existing.data $key -}}
+{{- else -}}
+{{- randAlphaNum (index . 4) | b64enc -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 

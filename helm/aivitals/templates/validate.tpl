@@ -15,6 +15,12 @@ template so no object renders from contradicting values.
 {{- if and .Values.apiToken.value (lt (len .Values.apiToken.value) 8) -}}
 {{- fail "apiToken.value: the sidecar needs a token of at least 8 characters" -}}
 {{- end -}}
+{{- if and .Values.hashingKey.value .Values.hashingKey.existingSecret.name -}}
+{{- fail "hashingKey: set hashingKey.value or hashingKey.existingSecret.name, not both" -}}
+{{- end -}}
+{{- if and .Values.hashingKey.value (lt (len .Values.hashingKey.value) 16) -}}
+{{- fail "hashingKey.value: the sidecar needs a hashing key of at least 16 characters" -}}
+{{- end -}}
 {{- if and .Values.persistence.enabled .Values.persistence.requireStorageClass (not .Values.persistence.storageClass) -}}
 {{- fail "persistence.storageClass: persistence.requireStorageClass is true, so name the StorageClass for the sidecar's volume (or set persistence.enabled=false)" -}}
 {{- end -}}
