@@ -64,9 +64,9 @@ class Tracker:
         self._series_lock = threading.Lock()
         self.cache: dict[tuple[str, str, str, str], int] = {}
         self.overrides: dict[tuple[str, str, str], int] = {}
-        self.scores: dict[tuple[str, str, str], Hist] = {}
-        self.evaluations: dict[tuple[str, str, str, str], int] = {}
-        self.pii: dict[tuple[str, str, str], int] = {}
+        self.scores: dict[tuple[str, str, str, str], Hist] = {}
+        self.evaluations: dict[tuple[str, str, str, str, str], int] = {}
+        self.pii: dict[tuple[str, str, str, str], int] = {}
         self.outcomes: dict[tuple[str, str], list[float]] = {}
         self._collector: Any = None
         if multiprocess is None:
@@ -109,21 +109,25 @@ class Tracker:
         """One cache lookup (``prompt``, ``embedding``, ``retrieval``, ``semantic``)."""
         self._append(self._add_cache, (model, cache), hit)
 
-    def record_quality(self, evaluator: str, score: float, *, model: str | None = None) -> None:
-        """A quality score in 0..1 from an evaluator (``groundedness``, ``context_recall``, ...)."""
-        self._append(self._add_score, (model, evaluator), score)
+    def record_quality(self, evaluator: str, score: float, *, model: str | None = None, method: str = "app") -> None:
+        """A quality score in 0..1 from an evaluator (``groundedness``, ``context_recall``, ...).
 
-    def record_evaluation(self, evaluator: str, passed: bool, *, model: str | None = None) -> None:
+        ``method`` says how it was scored: ``app`` by the application; aivitals' evaluators pass their own.
+        """
+        self._append(self._add_score, (model, evaluator, method), score)
+
+    def record_evaluation(self, evaluator: str, passed: bool, *, model: str | None = None,
+                          method: str = "app") -> None:
         """A pass/fail verdict (``hallucination``: passed=False means an unsupported claim)."""
-        self._append(self._add_verdict, (model, evaluator), passed)
+        self._append(self._add_verdict, (model, evaluator, method), passed)
 
     def record_override(self, action: str, *, model: str | None = None) -> None:
         """A suggestion shown (``suggested``), ``overridden`` by a person, or an override ``reversed``."""
         self._append(self._add_override, model, action)
 
-    def record_pii(self, kind: str, *, model: str | None = None) -> None:
+    def record_pii(self, kind: str, *, model: str | None = None, method: str = "app") -> None:
         """A response in which personal data or a secret of ``kind`` was detected."""
-        self._append(self._add_pii, model, kind)
+        self._append(self._add_pii, (model, method), kind)
 
     def record_outcome(self, kind: str, *, value_usd: float = 0.0, cohort: str = "treatment") -> None:
         """A business outcome the AI contributed to (a resolved ticket, a converted lead), with its value."""
@@ -208,25 +212,27 @@ class Tracker:
         labels = (self.service, self._model(key[0]), self.labels.value("cache", key[1]), "hit" if found else "miss")
         self.cache[labels] = self.cache.get(labels, 0) + 1
 
-    def _add_score(self, key: tuple[str | None, str], score: Any) -> None:
+    def _add_score(self, key: tuple[str | None, str, str], score: Any) -> None:
         value = fraction(score)
-        labels = (self.service, self._model(key[0]), self.labels.value("evaluator", key[1]))
+        labels = (self.service, self._model(key[0]), self.labels.value("evaluator", key[1]),
+                  self.labels.value("method", key[2]))
         hist = self.scores.get(labels)
         if hist is None:
             hist = self.scores[labels] = Hist(SCORE)
         hist.observe(value)
 
-    def _add_verdict(self, key: tuple[str | None, str], passed: Any) -> None:
+    def _add_verdict(self, key: tuple[str | None, str, str], passed: Any) -> None:
         labels = (self.service, self._model(key[0]), self.labels.value("evaluator", key[1]),
-                  "pass" if flag(passed) else "fail")
+                  self.labels.value("method", key[2]), "pass" if flag(passed) else "fail")
         self.evaluations[labels] = self.evaluations.get(labels, 0) + 1
 
     def _add_override(self, model: str | None, action: str) -> None:
         labels = (self.service, self._model(model), self.labels.value("action", action))
         self.overrides[labels] = self.overrides.get(labels, 0) + 1
 
-    def _add_pii(self, model: str | None, kind: str) -> None:
-        labels = (self.service, self._model(model), self.labels.value("pii_kind", kind))
+    def _add_pii(self, key: tuple[str | None, str], kind: str) -> None:
+        labels = (self.service, self._model(key[0]), self.labels.value("pii_kind", kind),
+                  self.labels.value("method", key[1]))
         self.pii[labels] = self.pii.get(labels, 0) + 1
 
     def _add_outcome(self, key: tuple[str, str], value_usd: Any) -> None:

@@ -115,6 +115,18 @@ _DERIVED: tuple[Derived, ...] = (
             'count by (namespace, job) ({SEL, __name__=~"aivitals_.+"})',
             "aivitals series each scrape job exposes: the known targets, so one that stops reporting is noticed.",
             Unit.NONE, (), "short"),
+    Derived("service_model:aivitals_evaluator_dropped:ratio_rate5m",
+            _share(f'sum by ({SM}) (rate(aivitals_evaluator_responses_total{{SEL, evaluation_status="dropped"}}[5m]))',
+                   f'sum by ({SM}) (rate(aivitals_evaluator_responses_total'
+                   f'{{SEL, evaluation_status=~"evaluated|dropped"}}[5m]))'),
+            "Share of sampled responses the evaluation worker dropped because its queue was full: above a few "
+            "percent the quality vitals rest on fewer responses than the sample rate promises.",
+            Unit.RATIO, (), "percentunit"),
+    Derived("service_model_judge_result:aivitals_judge_calls:rate5m",
+            f"sum by ({SM}, judge_result) (rate(aivitals_judge_calls_total{{SEL}}[5m]))",
+            "Calls to the opt-in LLM judge per second, by how they ended (timeouts, garbage answers, rate "
+            "budget and circuit breaker skips); its tokens are in aivitals_judge_tokens_total.",
+            Unit.NONE, (), "reqps"),
 )
 
 _E, _Q, _B, _O = Dashboard.ENGINEERING, Dashboard.QUALITY, Dashboard.BUSINESS, Dashboard.OPERATIONS
@@ -138,6 +150,8 @@ _PLACEMENT: dict[str, Dashboard] = {
     "service_model:aivitals_override_reversal:ratio_rateWINDOW": _B,
     "model:aivitals_model_training_age_seconds:max": _O,
     "job:aivitals_series:count": _O,
+    "service_model:aivitals_evaluator_dropped:ratio_rate5m": _O,
+    "service_model_judge_result:aivitals_judge_calls:rate5m": _O,
     "severity:aivitals_incidents:increase7d": _O,
     "severity:aivitals_incidents_open:sum": _O,
     "instance_gpu:aivitals_gpu_temperature_celsius:max": Dashboard.GPU_HOST,

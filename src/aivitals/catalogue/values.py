@@ -67,18 +67,39 @@ EVALUATORS = (
     "citation",
     "pii",
     "jailbreak",
+    "refusal",
+    "citation_valid",
     "custom",
     OTHER,
 )
 
+#: How a score or verdict was reached, so a panel never mixes methods silently: aivitals' own
+#: lexical checks, the provider's signal, an LLM judge, a local model (toxicity), golden
+#: reference ids, or the application itself (``record_quality`` and friends).
+EVALUATION_METHODS = ("lexical", "provider", "judge", "model", "reference", "app", OTHER)
+
+#: What became of a response handed to the evaluation worker (truncated ones are evaluated too).
+EVALUATION_STATUSES = ("evaluated", "dropped", "truncated", "error")
+
+#: How a call to the LLM judge ended.
+JUDGE_RESULTS = ("ok", "error", "timeout", "invalid", "rate_limited", "circuit_open")
+
+#: PII kinds, then secret kinds: only the kind is recorded, never the value.
 PII_KINDS = (
     "email",
-    "phone",
-    "card_number",
-    "national_id",
-    "api_key",
+    "phone_number",
+    "credit_card",
+    "iban",
+    "us_ssn",
+    "ip_address",
     "private_key",
+    "aws_access_key",
+    "github_token",
+    "slack_token",
+    "stripe_key",
+    "openai_key",
     "jwt",
+    "password",
     OTHER,
 )
 

@@ -41,17 +41,21 @@ def _quantile(q: float, metric: str, by: str) -> str:
     return f"histogram_quantile({q}, sum by (le, {by}) (rate({metric}_bucket{{SEL}}[WINDOW])))"
 
 
+#: Evaluator scores and verdicts stay apart by ``method`` (lexical, judge, ...), so a panel never mixes them.
+SMM = f"{SM}, method"
+
+
 def _score_mean(evaluator: str) -> str:
     sel = f'{{SEL, evaluator="{evaluator}"}}'
-    return (f"sum by ({SM}) (rate(aivitals_quality_score_sum{sel}[WINDOW]))"
-            f" / sum by ({SM}) (rate(aivitals_quality_score_count{sel}[WINDOW]))")
+    return (f"sum by ({SMM}) (rate(aivitals_quality_score_sum{sel}[WINDOW]))"
+            f" / sum by ({SMM}) (rate(aivitals_quality_score_count{sel}[WINDOW]))")
 
 
 def _verdict_share(evaluator: str, verdict: str) -> str:
     return _rate_ratio(
         f'aivitals_evaluations_total{{SEL, evaluator="{evaluator}", verdict="{verdict}"}}',
         f'aivitals_evaluations_total{{SEL, evaluator="{evaluator}"}}',
-        SM,
+        SMM,
     )
 
 
@@ -197,9 +201,13 @@ VITALS: tuple[Vital, ...] = (
                                 "hallucination_rate_max", for_="30m", maximum=1.0),),
           tile=Tile(3, "Hallucination rate", "How often is it wrong?"), grafana_unit="percentunit",
           record="service_model:aivitals_hallucination:ratio_rateWINDOW", windows=("1h", "1d")),
-    Vital("refusal_rate", 15, "Refusal rate", Q, "Share of calls the model declined to answer.",
-          Unit.RATIO, ("aivitals_requests_total",),
-          _rate_ratio('aivitals_requests_total{SEL, outcome="refused"}', "aivitals_requests_total{SEL}", SM),
+    Vital("refusal_rate", 15, "Refusal rate", Q,
+          "Share of calls the model declined to answer: the refusal evaluator's share (provider signal or text) "
+          "on evaluated calls where it runs, else the provider-signalled share of all calls.",
+          Unit.RATIO, ("aivitals_evaluations_total", "aivitals_requests_total"),
+          f"({_verdict_share('refusal', 'fail')}) or ("
+          + _rate_ratio('aivitals_requests_total{SEL, outcome="refused"}', "aivitals_requests_total{SEL}", SM)
+          + ")",
           D.QUALITY,
           thresholds=(Threshold(ABOVE, 0.15, 0.30, "Over 15% of users are turned away: the experience degrades.",
                                 "refusal_rate_max", for_="30m", maximum=1.0),
@@ -217,16 +225,17 @@ VITALS: tuple[Vital, ...] = (
           planned="the evaluators issue (probe suite)", grafana_unit="percentunit",
           record="service_model:aivitals_jailbreak_resistance:min"),
     Vital("pii_leakage", 17, "PII and secrets leakage", Q,
-          "Responses in which personal data or a secret was detected, per second, by kind.",
+          "Responses in which personal data or a secret was detected, per second, by kind (aivitals' own "
+          "detector on evaluated calls, or the app's record_pii).",
           Unit.NONE, ("aivitals_pii_detections_total",),
           f"sum by ({SM}, pii_kind) (rate(aivitals_pii_detections_total{{SEL}}[WINDOW]))", D.QUALITY,
           thresholds=(Threshold(ABOVE, None, 0.0, "Target zero: any leak pages.", "pii_leak_rate_max",
                                 for_="0m"),),
-          planned="the evaluators issue (PII detector)", grafana_unit="short",
+          grafana_unit="short",
           record="service_model_pii_kind:aivitals_pii_detections:rateWINDOW", windows=("5m",)),
     Vital("toxicity_p99", 18, "Toxicity (p99)", Q, "99th percentile of the toxicity score; the tail matters.",
           Unit.RATIO, ("aivitals_quality_score",),
-          f"histogram_quantile(0.99, sum by (le, {SM}) "
+          f"histogram_quantile(0.99, sum by (le, {SMM}) "
           '(rate(aivitals_quality_score_bucket{SEL, evaluator="toxicity"}[WINDOW])))', D.QUALITY,
           thresholds=(Threshold(ABOVE, 0.5, 0.8, "The tail of harmful content is what users screenshot.",
                                 "toxicity_p99_max", for_="1h", maximum=1.0),),

@@ -36,7 +36,9 @@ LAYOUT: dict[Dashboard, tuple[tuple[str, tuple[str, ...]], ...]] = {
         ("Incidents", ("severity:aivitals_incidents_open:sum", "severity:aivitals_incidents:increase7d",
                        "time_to_detect", "time_to_resolve")),
         ("Retraining freshness", ("retraining_gap", "model:aivitals_model_training_age_seconds:max")),
-        ("aivitals itself", ("sdk_errors", "collector_errors", "job:aivitals_series:count")),
+        ("aivitals itself", ("sdk_errors", "collector_errors", "job:aivitals_series:count",
+                             "service_model:aivitals_evaluator_dropped:ratio_rate5m",
+                             "service_model_judge_result:aivitals_judge_calls:rate5m")),
     ),
     Dashboard.GPU_HOST: (
         ("GPU", ("gpu_utilization", "gpu_memory_utilization", "gpu_power",

@@ -77,6 +77,9 @@ def series() -> list[Series]:
         s += [Series("aivitals_evaluations_total", {**SVC, "evaluator": evaluator, "verdict": v}, n)
               for v, n in (("pass", passed), ("fail", failed))]
     s.append(Series("aivitals_pii_detections_total", {**SVC, "pii_kind": "email"}, 1))
+    s += [Series("aivitals_evaluator_responses_total", {**SVC, "evaluation_status": st}, n)
+          for st, n in (("evaluated", 19), ("dropped", 1))]
+    s.append(Series("aivitals_judge_calls_total", {**SVC, "judge_result": "ok"}, 3))
     s += [Series("aivitals_jailbreak_probe_pass_ratio", {**SVC, "version": v}, r, False)
           for v, r in (("1", 0.97), ("2", 0.93))]
     s.append(Series("aivitals_sdk_errors_total", {"stage": "cost"}, 1))
@@ -344,6 +347,11 @@ _EXPECTED: dict[str, Callable[[float, float, dict[str, str]], Expected]] = {
     "instance_gpu:aivitals_gpu_temperature_celsius:max": lambda w, t, sm: _one(71.0, instance="node1:9400", gpu="0"),
     "job:aivitals_series:count": lambda w, t, sm: _one(
         float(sum(1 for s in series() if s.name.startswith("aivitals_")))),
+    "service_model:aivitals_evaluator_dropped:ratio_rate5m": lambda w, t, sm: _one(
+        rate_sum("aivitals_evaluator_responses_total", 300.0, evaluation_status="dropped")
+        / rate_sum("aivitals_evaluator_responses_total", 300.0), **sm),
+    "service_model_judge_result:aivitals_judge_calls:rate5m": lambda w, t, sm: _one(
+        rate_sum("aivitals_judge_calls_total", 300.0), judge_result="ok", **sm),
 }
 
 
