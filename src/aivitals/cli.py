@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
+
+from .problems import UserProblem, missing_module
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -53,6 +56,8 @@ def _positive(text: str) -> float:
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="aivitals", description="The vitals of AI systems in production.")
     root.add_argument("--version", action="version", version=_version())
+    root.add_argument("--debug", action="store_true",
+                      help="show the traceback of a failure instead of one line (also AIVITALS_DEBUG=1)")
     commands = root.add_subparsers(dest="command", required=True)
 
     demo = commands.add_parser("demo", help="run a simulated AI service and show the executive tiles live",
@@ -91,10 +96,17 @@ def _version() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    debug = args.debug or bool(os.environ.get("AIVITALS_DEBUG"))
     try:
         return int(args.run(args))
     except KeyboardInterrupt:
         return 130
+    except (UserProblem, ModuleNotFoundError) as exc:
+        if debug:
+            raise
+        text = missing_module(exc.name) if isinstance(exc, ModuleNotFoundError) else str(exc)
+        print(f"aivitals {args.command}: {text}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import random
+import secrets
 import threading
 import time
 from pathlib import Path
@@ -51,7 +52,8 @@ def sidecar_settings(store: Path, port: int) -> Settings:
     return Settings(store=store, host="127.0.0.1", port=port, eligible_users=USERS, kpis=(KPI,),
                     fixed_costs_usd_per_month={"compute": 1800.0, "storage": 150.0, "maintenance": 2500.0},
                     fairness={"channel": ("email", "chat", "phone", "web")}, derived_refresh_seconds=1.0,
-                    thresholds=thresholds)
+                    thresholds=thresholds,
+                    user_key_secret=secrets.token_hex(16))  # a throwaway store: a throwaway key, no warning
 
 
 class SidecarFeed:

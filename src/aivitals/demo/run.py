@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import random
 import signal
+import socket
 import sys
 import tempfile
 import threading
@@ -23,6 +25,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from ..collectors import register_collectors
 from ..drift import DriftRecorder
 from ..exposition import start_http_server
+from ..problems import UserProblem
 from ..tracker import Tracker
 from .gpu import NAME as GPU_NAME
 from .gpu import SimulatedGpu, real_gpu_present
@@ -92,10 +95,19 @@ class Demo:
         except ImportError:
             self.sidecar_note = "the sidecar needs its extra: pip install 'aivitals[sidecar]'"
             return
+        port = self.options.sidecar_port
+        if port and not _port_free(port):
+            raise UserProblem(f"the sidecar could not listen on 127.0.0.1:{port} (in use?); pass --sidecar-port "
+                              "with a free one (0 picks one) or --no-sidecar")
         self._store_dir = tempfile.TemporaryDirectory(prefix="aivitals-demo-")
         store = Path(self._store_dir.name) / "sidecar.db"
         self.sidecar = BackgroundSidecar(sidecar_settings(store, self.options.sidecar_port))
-        self.sidecar_url = self.sidecar.start()
+        try:
+            self.sidecar_url = self.sidecar.start()
+        except OSError:
+            self._store_dir.cleanup()
+            raise UserProblem(f"the sidecar could not listen on 127.0.0.1:{self.options.sidecar_port} (in use?); "
+                              "pass --sidecar-port with a free one (0 picks one) or --no-sidecar") from None
         self.feed = SidecarFeed(SidecarClient(self.sidecar_url), self.options.seed)
         self.feed.start()
 
@@ -178,7 +190,9 @@ class Demo:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.options.port}/metrics"
+        """Where /metrics is served: the bound port once serving (``--port 0`` picks one), else the asked one."""
+        port = self._server.server_port if self._server is not None else self.options.port
+        return f"http://127.0.0.1:{port}/metrics"
 
     def totals(self) -> dict[str, Any]:
         """What the demo recorded, as Prometheus will report it."""
@@ -194,7 +208,16 @@ class Demo:
         return totals
 
     def run(self) -> int:
-        self._server, _ = start_http_server(self.options.port, "127.0.0.1", self.registry)
+        try:
+            self._server, _ = start_http_server(self.options.port, "127.0.0.1", self.registry)
+        except OSError as exc:
+            if self.sidecar is not None:
+                self.sidecar.stop()
+                self._store_dir.cleanup()
+            if exc.errno == errno.EADDRINUSE:
+                raise UserProblem(f"port {self.options.port} on 127.0.0.1 is in use (another demo?); pass --port "
+                                  "with a free one") from None
+            raise
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, self._terminate)
         print(f"aivitals demo: serving {self.url}", file=self.out, flush=True)
@@ -250,6 +273,16 @@ class Demo:
                 pass
         except KeyboardInterrupt:
             pass
+
+
+def _port_free(port: int) -> bool:
+    """Whether 127.0.0.1:port can be bound now: checked before a server whose failure would log a traceback."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def _poisson(rnd: random.Random, mean: float) -> int:
