@@ -53,6 +53,9 @@ def configure(**kwargs: Any) -> Tracker:
     with _default_lock:
         if _default is not None:
             prometheus_client.REGISTRY.unregister(_default.collector())
+            if _default.evaluator is not None and _default.evaluator.collector is not None:
+                prometheus_client.REGISTRY.unregister(_default.evaluator.collector)
+                _default.evaluator.stop()
         _default = Tracker(prometheus_client.REGISTRY, **kwargs)
         return _default
 

@@ -118,6 +118,11 @@ class Track:
                 wrapper = self._wrap_async(fn)
             else:
                 wrapper = self._wrap_sync(fn)
+            worker = self.tracker.evaluator
+            if worker is not None:  # evaluation on: the sampled share of results goes to the worker
+                from .evaluators.hook import evaluating
+
+                wrapper = evaluating(wrapper, self.model, worker, worker.config.extract)
             return functools.wraps(fn)(wrapper)  # type: ignore[return-value]
         except Exception as exc:
             self.tracker.health.error("decorate", exc)
@@ -353,6 +358,9 @@ class _Stream:
 class Call:
     """The handle ``with track(...) as call`` gives: record what one function cannot see."""
 
+    #: (question, contexts, user_input) from ``context()``; a class default, so calls without it pay nothing.
+    _context: tuple[str, Any, str | None] | None = None
+
     def __init__(self, track: Track) -> None:
         self._track = track
         self._stream = _Stream(track)
@@ -410,8 +418,19 @@ class Call:
         """A pass/fail verdict on this call's response."""
         self._track.tracker.record_evaluation(evaluator, passed, model=self.model)
 
+    def context(self, contexts: Any = None, *, question: str = "", user_input: str | None = None) -> None:
+        """What the model was given (retrieved ``contexts``: texts or ``{"id", "text"}``) and asked, for the
+        evaluators when ``Tracker(evaluate=...)`` is on; ``user_input`` (default: the question) is what the
+        user wrote, so PII they wrote first is not a leak. The response is the one given to ``record_response``."""
+        self._context = (question, contexts, user_input)
+
     def finish(self, exc: BaseException | None = None) -> None:
         if self._ended:
             return
         self._ended = True
         self._stream.done(exc)
+        worker = self._track.tracker.evaluator
+        if worker is not None and exc is None:
+            from .evaluators.hook import submit_handle
+
+            submit_handle(worker, self.model, self._state.response, self._context)

@@ -46,12 +46,15 @@ class Tracker:
         clock: monotonic seconds; injectable for tests and simulations.
         multiprocess: mirror into prometheus_client's multiprocess files; by default when
             ``PROMETHEUS_MULTIPROC_DIR`` is set (gunicorn, several uvicorn workers).
+        evaluate: run aivitals' own evaluators off the hot path on a sample of calls: ``True``
+            (5%), a sample rate in 0..1, or an ``aivitals.evaluators.worker.EvaluateConfig``
+            (rate per model, queue size, LLM judge, argument extractor). Off by default.
     """
 
     def __init__(self, registry: Any = None, *, service: str | None = None,
                  prices: str | os.PathLike[str] | PriceTable | None = None, max_models: int = 50,
                  buffer_size: int = 1024, clock: Callable[[], float] = perf_counter,
-                 multiprocess: bool | None = None) -> None:
+                 multiprocess: bool | None = None, evaluate: Any = None) -> None:
         self.clock = clock
         self.health = Health()
         self.labels = LabelGuard(self.health, {"model": max_models})
@@ -78,6 +81,12 @@ class Tracker:
             self.mirror = MultiprocessMirror(self)
         elif registry is not None:
             registry.register(self.collector())
+        #: The evaluation worker when ``evaluate`` is on, else None (and the decorator is not wrapped).
+        self.evaluator: Any = None
+        if evaluate:
+            from .evaluators.hook import start
+
+            self.evaluator = start(self, evaluate, None if multiprocess else registry)
 
     def _load_prices(self, prices: str | os.PathLike[str] | PriceTable | None) -> PriceTable:
         table = shipped_prices()

@@ -59,6 +59,8 @@ class EvaluateConfig:
     judge: Judge | None = None
     suite: Suite | None = None
     rng: Callable[[], float] = random.random
+    #: ``extract(args, kwargs) -> {"question", "contexts", "user_input"}`` for decorated functions.
+    extract: Callable[[tuple[Any, ...], dict[str, Any]], dict[str, Any]] | None = None
 
 
 Item = tuple[str | None, Any, str, Any, str | None]
@@ -81,6 +83,8 @@ class Worker:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._stopping = False
+        #: The EvaluatorCollector exposing these counts, once registered (see ``hook.start``).
+        self.collector: Any = None
 
     # -- the calling thread -------------------------------------------------------------------
     def sampled(self, model: str | None) -> bool:
