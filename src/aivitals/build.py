@@ -42,13 +42,6 @@ def write(files: dict[str, str], out: Path) -> None:
         path.write_text(text, encoding="utf-8")
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "build", help="generate alerts/, dashboards/ and docs/ from the catalogue")
-    _arguments(parser)
-    return parser
-
-
 def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, help="thresholds file (YAML or JSON) to validate first")
     parser.add_argument("--out", type=Path, default=Path("."), help="directory to write into (default: .)")
@@ -75,7 +68,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="aivitals build", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="aivitals build",
+        description="Generate the recording and alerting rules, their promtool tests, the runbooks, the Grafana "
+                    "dashboards and the docs from the catalogue, and keep the Helm chart's copies in step. "
+                    "Everything is rendered in memory first: a bad thresholds config stops the build before any "
+                    "file is written.")
     _arguments(parser)
     return run(parser.parse_args(argv))
 

@@ -244,7 +244,11 @@ def main(argv: list[str] | None = None) -> int:
     """``aivitals reference build DATA --out profile.json``: 0 on success, 2 on bad input."""
     parser = argparse.ArgumentParser(prog="aivitals reference", description="Reference profiles for drift.")
     commands = parser.add_subparsers(dest="command", required=True)
-    build = commands.add_parser("build", help="Profile a CSV or Parquet file of reference (training) data.")
+    build = commands.add_parser(
+        "build", help="Profile a CSV or Parquet file of reference (training) data.",
+        description="Profile a CSV or Parquet file of reference (training) data: quantile bins per numeric "
+                    "feature and the top categories per categorical one, written as JSON for `aivitals drift` "
+                    "and the DriftRecorder. Exit 0 on success, 2 on bad input.")
     build.add_argument("data", help="CSV (header row) or Parquet file")
     build.add_argument("--out", required=True, help="where to write the profile JSON")
     build.add_argument("--bins", type=int, default=10, help="quantile bins per numeric feature (default 10)")
