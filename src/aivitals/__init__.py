@@ -28,6 +28,7 @@ __all__ = [
     "configure",
     "default_tracker",
     "generate_latest",
+    "instrument",
     "make_asgi_app",
     "make_wsgi_app",
     "record_cache",
@@ -39,6 +40,7 @@ __all__ = [
     "register_collectors",
     "start_http_server",
     "track",
+    "uninstrument",
 ]
 
 _default: Tracker | None = None
@@ -75,6 +77,18 @@ def default_tracker() -> Tracker:
 def track(model: str | None = None, operation: str = "chat", provider: str | None = None, **kwargs: Any) -> Track:
     """Record a model call: ``@aivitals.track(model="gpt-4o-mini")`` or ``with aivitals.track(...) as call:``."""
     return default_tracker().track(model, operation, provider, **kwargs)
+
+
+def instrument(target: Any = None) -> list[str]:
+    """Measure the installed OpenAI, Anthropic and LiteLLM clients (or one client object) without a decorator."""
+    return default_tracker().instrument(target)
+
+
+def uninstrument() -> None:
+    """Restore every method ``instrument`` patched, as the original objects."""
+    from .instrument import uninstrument as restore
+
+    restore()
 
 
 def record_cache(cache: str, hit: bool, *, model: str | None = None) -> None:

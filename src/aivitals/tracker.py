@@ -114,6 +114,16 @@ class Tracker:
 
         return Track(self, model, operation, provider, usage)
 
+    def instrument(self, target: Any = None) -> list[str]:
+        """Measure the OpenAI, Anthropic and LiteLLM clients into this tracker, without a decorator.
+
+        ``target``: None for every installed client library, a library's module, or one
+        client object. Returns what was patched; ``aivitals.uninstrument()`` restores it.
+        """
+        from .instrument import instrument
+
+        return instrument(self, target)
+
     def record_cache(self, cache: str, hit: bool, *, model: str | None = None) -> None:
         """One cache lookup (``prompt``, ``embedding``, ``retrieval``, ``semantic``)."""
         self._append(self._add_cache, (model, cache), hit)
