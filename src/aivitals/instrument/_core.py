@@ -259,7 +259,7 @@ def measure_sdk_stream(stream: Any, recorder: CallRecorder, is_async: bool) -> b
     whose stream does not is left alone (False) and the call counted as unreadable.
     """
     try:
-        iterator = stream.__dict__.get("_iterator")
+        iterator = getattr(stream, "_iterator", None)  # an attribute, or a cached_property made on first use
         if iterator is None:
             return False
         stream._iterator = measured_async(iterator, recorder) if is_async else measured(iterator, recorder)
