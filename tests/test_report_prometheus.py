@@ -34,7 +34,7 @@ pytestmark = [pytest.mark.prometheus, pytest.mark.slow,
               pytest.mark.skipif(not (shutil.which("prometheus") and shutil.which("promtool")),
                                  reason="no prometheus or promtool binary")]
 
-DAY, STEP = 86400, 900
+DAY, STEP = 86400, 1800  # promtool reads the file once per 2-hour block: few samples keep it quick
 FEB, MAR, APR = (datetime(2025, m, 1, tzinfo=timezone.utc).timestamp() for m in (2, 3, 4))
 DATA_FROM = FEB + 9 * DAY  # 10 February: the previous month is covered 19 of 28 days
 DATA_TO = APR + 6 * 3600
@@ -45,11 +45,11 @@ BCRYPT = "$2b$12$Vp/qoU/EXEbSNeOpv57Leu6FXhjKcL0EoR5.hHHmkFnv14waLwJma"
 
 
 def day_of(t: float) -> int:
-    """The day (0 = 1 February) of the 15-minute interval that ends at ``t``."""
+    """The day (0 = 1 February) of the sampling interval that ends at ``t``."""
     return int((t - STEP - FEB) // DAY)
 
 
-#: Per 15-minute interval, by the interval's day: traffic grows a little every day.
+#: Per sampling interval, by the interval's day: traffic grows a little every day.
 INCREMENTS: dict[str, Callable[[int], float]] = {
     'aivitals_requests_total{service="chat",model="m",provider="openai",outcome="ok"}': lambda d: 100 + d,
     'aivitals_requests_total{service="chat",model="m",provider="openai",outcome="error"}': lambda d: 1,
@@ -242,9 +242,9 @@ def test_roi_and_cost_per_outcome_match_the_catalogue_vitals_over_the_month(prom
 def test_the_forecast_extends_the_months_growth(march: dict) -> None:
     forecast = march["json"]["forecast"]
     assert forecast["label"] == "forecast" and forecast["next_month"] == "2025-04"
-    # the chat service's cost per day grows by 96 * 0.01 dollars a day, the batch service's is flat
-    days = range(59, 89)  # April's days counted from 1 February
-    expected = sum(96 * (0.4 + d / 100) + 96 * 0.1 for d in days)
+    # the chat service's cost per day grows by a cent per interval a day, the batch service's is flat
+    days, per_day = range(59, 89), DAY // STEP  # April's days counted from 1 February
+    expected = sum(per_day * (0.4 + d / 100) + per_day * 0.1 for d in days)
     assert close(forecast["cost_inference_usd"], expected, rel=0.02)
     assert forecast["cost_total_usd"] > forecast["cost_inference_usd"]
 
