@@ -122,3 +122,40 @@ def test_the_catalogue_refuses_a_figure_derived_from_an_unknown_one() -> None:
               for f in FIGURES]
     with pytest.raises(CatalogueError, match="derived from 'no_such_figure'"):
         validate(METRICS, VITALS, (), tuple(broken))
+
+
+def test_the_bearer_token_is_sent_on_every_query(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fake at the narrowest seam: Prometheus has no bearer auth of its own (a gateway in front adds it),
+    so a stand-in answers as an empty Prometheus only to requests carrying the token."""
+    import http.server
+    import json
+    import threading
+
+    seen: list[str] = []
+
+    class Gateway(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            seen.append(self.headers.get("Authorization", ""))
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            ok = self.headers.get("Authorization") == "Bearer s3cret"
+            body = json.dumps({"status": "success", "data": {"resultType": "matrix", "result": []}}).encode()
+            self.send_response(200 if ok else 401)
+            self.end_headers()
+            self.wfile.write(body if ok else b"unauthorized")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Gateway)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("MY_PROM_TOKEN", "s3cret")
+    try:
+        code = main(["--prometheus", f"http://127.0.0.1:{server.server_port}", "--month", "2025-03", "--out",
+                     str(tmp_path), "--bearer-token-env", "MY_PROM_TOKEN"], now=NOW)
+    finally:
+        server.shutdown()
+        server.server_close()
+    err = capsys.readouterr().err
+    assert code == 2 and "holds no aivitals series in 2025-03" in err and "s3cret" not in err
+    assert seen and all(header == "Bearer s3cret" for header in seen)
