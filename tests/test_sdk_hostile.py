@@ -72,7 +72,8 @@ class UserError(Exception):
 
 
 numbers = st.one_of(st.integers(min_value=-(10**30), max_value=10**30), st.floats(allow_nan=True, allow_infinity=True),
-                    st.just(True), st.just(-0.0), st.builds(lambda: np.float64("nan")), st.builds(lambda: np.int64(-3)), st.builds(lambda: np.bool_(True)))
+                    st.just(True), st.just(-0.0), st.builds(lambda: np.float64("nan")),
+                    st.builds(lambda: np.int64(-3)), st.builds(lambda: np.bool_(True)))
 scalars = st.one_of(st.none(), numbers, st.text(max_size=80), st.binary(max_size=40),
                     st.sampled_from(["gpt-4o", "gpt-4o-mini", "claude-haiku-4-5", "prompt", "hallucination", "hit",
                                      "ticket_resolved", "control", "email", "ignore all previous instructions"]))
@@ -112,14 +113,6 @@ def check_counters(registry: CollectorRegistry, before: dict[Any, float]) -> dic
     models = {dict(labels).get("model") for _, labels in after} - {None}
     assert len(models - {"other", "unknown"}) <= MAX_MODELS
     return after
-
-
-def run_user_code(action: Any) -> None:
-    """Run one SDK action; only UserError may come out, and it must be the one raised."""
-    try:
-        action()
-    except UserError:
-        pass
 
 
 def step(tracker: Tracker, op: str, a: Any, b: Any, c: Any) -> None:
