@@ -43,6 +43,7 @@ def anthropic_usage(text: str, output: int = COMPLETION) -> dict[str, Any]:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body in separate writes would wait on delayed ACKs
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -166,12 +167,18 @@ class _Handler(BaseHTTPRequestHandler):
         self._sse(events, fail_after=3 if "FAILMIDWAY" in text else None)
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that closes a kept-alive connection is not news
+
+
 class FakeLLMServer:
     """The server, started in a thread on a free port of 127.0.0.1; ``stop()`` shuts it down."""
 
     def __init__(self) -> None:
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self.httpd.daemon_threads = True
+        self.httpd = _Server(("127.0.0.1", 0), _Handler)
         self.httpd.requests = []  # type: ignore[attr-defined]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
