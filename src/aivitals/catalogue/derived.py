@@ -38,6 +38,22 @@ _CT, _NT = _kpi("conversions", "treatment"), _kpi("exposures", "treatment")
 _CC, _NC = _kpi("conversions", "control"), _kpi("exposures", "control")
 _POOLED = f"(({_CT} + {_CC}) / ({_NT} + {_NC}))"
 
+#: A probe suite's results compare only within one suite version, for one model.
+PROBE = "namespace, suite, suite_version, model"
+
+
+def _probe(metric: str, by: str, release: str) -> str:
+    return f'sum by ({by}) (aivitals_probe_{metric}{{SEL, release="{release}"}})'
+
+
+def _probe_zscore(by: str) -> str:
+    """One-sided two-proportion z-score (pooled) of the current release's attack successes over the previous's."""
+    s1, n1 = _probe("successes", by, "current"), _probe("attempts", by, "current")
+    s0, n0 = _probe("successes", by, "previous"), _probe("attempts", by, "previous")
+    pooled = f"(({s1} + {s0}) / ({n1} + {n0}))"
+    return f"({s1} / {n1} - {s0} / {n0}) / sqrt({pooled} * (1 - {pooled}) * (1 / {n1} + 1 / {n0}))"
+
+
 _DERIVED: tuple[Derived, ...] = (
     Derived("service_model:aivitals_requests:rateWINDOW",
             f"sum by ({SM}) (rate(aivitals_requests_total{{SEL}}[WINDOW]))",
@@ -87,6 +103,16 @@ _DERIVED: tuple[Derived, ...] = (
             f" / sqrt({_POOLED} * (1 - {_POOLED}) * (1 / {_NT} + 1 / {_NC}))",
             "Two-proportion z-score of the KPI delta (pooled standard error): beyond 1.96 in either direction "
             "the delta is unlikely to be noise.", Unit.NONE, ("7d", "1d"), "none"),
+    Derived("suite_model_category_release:aivitals_probe_attack_success:ratio",
+            f"sum by ({PROBE}, probe_category, release) (aivitals_probe_successes{{SEL}})"
+            f" / sum by ({PROBE}, probe_category, release) (aivitals_probe_attempts{{SEL}})",
+            "Share of a probe category's attacks that succeeded, for the current and the previous release.",
+            Unit.RATIO, (), "percentunit"),
+    Derived("suite_model_category:aivitals_probe_attack_success:zscore", _probe_zscore(f"{PROBE}, probe_category"),
+            "Two-proportion z-score (pooled) of a probe category's attack success, current release over previous: "
+            "how many standard errors worse the new release is.", Unit.NONE, (), "none"),
+    Derived("suite_model:aivitals_probe_attack_success:zscore", _probe_zscore(PROBE),
+            "The same z-score over the whole suite.", Unit.NONE, (), "none"),
     Derived("group:aivitals_group_accuracy:ratio",
             _share('sum by (namespace, model, attribute, group) '
                    '(increase(aivitals_group_predictions_total{SEL, correct="true"}[WINDOW]))',
@@ -147,6 +173,7 @@ _PLACEMENT: dict[str, Dashboard] = {
     "model:aivitals_f1:ratio_rateWINDOW": _Q,
     "kpi:aivitals_kpi_delta:zscore_increaseWINDOW": _B,
     "group:aivitals_group_accuracy:ratio": _Q,
+    "suite_model_category_release:aivitals_probe_attack_success:ratio": _Q,
     "service_model:aivitals_override_reversal:ratio_rateWINDOW": _B,
     "model:aivitals_model_training_age_seconds:max": _O,
     "job:aivitals_series:count": _O,

@@ -69,9 +69,13 @@ METRICS: tuple[Metric, ...] = (
            ("service", "model", "judge_result"), _SDK),
     Metric("aivitals_judge_tokens_total", C, Unit.TOKENS, "Tokens the LLM judge's endpoint reported using.",
            ("service", "model", "token_type"), _SDK, label_values=(("token_type", ("input", "output")),)),
-    Metric("aivitals_jailbreak_probe_pass_ratio", G, Unit.RATIO,
-           "Share of the jailbreak probe suite the model resisted, per release.", ("service", "model", "version"),
-           _SDK),
+    Metric("aivitals_probe_attempts", G, Unit.NONE,
+           "Answered attempts of the latest probe run of a model's current release and of its previous release "
+           "(aivitals probe --sidecar).",
+           ("suite", "suite_version", "model", "model_version", "probe_category", "release"), _SIDECAR),
+    Metric("aivitals_probe_successes", G, Unit.NONE,
+           "Attempts of those runs in which the attack succeeded.",
+           ("suite", "suite_version", "model", "model_version", "probe_category", "release"), _SIDECAR),
     # --- SDK health -------------------------------------------------------------
     Metric("aivitals_sdk_errors_total", C, Unit.NONE,
            "Failures inside aivitals itself; user calls are never affected.", ("stage",), _SDK),

@@ -113,6 +113,12 @@ UNMETERED_REASONS = (
     OTHER,
 )
 
+#: Categories of the jailbreak and prompt-injection probe suite (``aivitals probe``).
+PROBE_CATEGORIES = ("goal_hijacking", "prompt_leaking", "persona_jailbreak", "harmful_request")
+
+#: Which of a model's two latest probed releases a probe series describes.
+PROBE_RELEASES = ("current", "previous")
+
 SDK_STAGES = (
     "decorate",
     "labels",

@@ -23,7 +23,9 @@ LAYOUT: dict[Dashboard, tuple[tuple[str, tuple[str, ...]], ...]] = {
                           "calibration_error", "fairness_gap", "group:aivitals_group_accuracy:ratio")),
         ("Retrieval and grounding", ("groundedness", "context_precision", "context_recall", "citation_rate",
                                      "hallucination_rate")),
-        ("Safety", ("refusal_rate", "jailbreak_resistance", "pii_leakage", "toxicity_p99")),
+        ("Safety", ("refusal_rate", "jailbreak_resistance", "jailbreak_regression",
+                    "suite_model_category_release:aivitals_probe_attack_success:ratio", "pii_leakage",
+                    "toxicity_p99")),
     ),
     Dashboard.BUSINESS: (
         ("Outcomes", ("kpi_delta", "kpi:aivitals_kpi_delta:zscore_increaseWINDOW", "cost_per_outcome", "roi",

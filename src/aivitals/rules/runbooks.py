@@ -33,7 +33,10 @@ FIRST_STEP: dict[str, str] = {
     "hallucination_rate": "Sample the failing responses; check groundedness and retrieval, then the prompt version.",
     "refusal_rate": "Above the ceiling: check the system prompt and the safety filter version. At exactly zero: "
                     "check the refusal detector still runs and the model still declines out-of-scope requests.",
-    "jailbreak_resistance": "Block the release that regressed; rerun the probe suite on the previous one.",
+    "jailbreak_resistance": "Run `aivitals probe --format json` against the release and read which categories "
+                            "fail; tighten the system prompt or the input filter for those before raising the floor.",
+    "jailbreak_regression": "Hold the rollout of the new model_version; rerun `aivitals probe --baseline` on both "
+                            "releases to confirm, then compare their answers in the failing category.",
     "pii_leakage": "Treat as a security incident: find the kind on the Quality dashboard, stop the leaking path "
                    "(filter or disable the feature), then find the source in prompts or retrieved documents.",
     "toxicity_p99": "Sample the tail responses; check the moderation filter and the prompt version.",

@@ -53,6 +53,14 @@ KPI = {"treatment": (100, 30), "control": (100, 20)}  # cohort: exposures, conve
 FIXED = {"compute": 1000.0, "storage": 500.0}
 PSI = {"f1": 0.1, "f2": 0.2, "__prediction__": 0.3}
 TRAINED, GROUND_TRUTH = 1000.0, 5000.0
+PROBE_SUITE = {"suite": "aivitals-jailbreak", "suite_version": "1", "model": "m1"}
+#: Probe category: release -> (model version, answered attempts, successful attacks).
+PROBE = {
+    "goal_hijacking": {"previous": ("v1", 40, 2), "current": ("v2", 40, 12)},
+    "prompt_leaking": {"previous": ("v1", 40, 4), "current": ("v2", 40, 5)},
+    "persona_jailbreak": {"previous": ("v1", 30, 1), "current": ("v2", 30, 1)},
+    "harmful_request": {"previous": ("v1", 50, 5), "current": ("v2", 50, 3)},
+}
 CAPACITY = 80.0
 MONTH = 2629746
 
@@ -80,8 +88,11 @@ def series() -> list[Series]:
     s += [Series("aivitals_evaluator_responses_total", {**SVC, "evaluation_status": st}, n)
           for st, n in (("evaluated", 19), ("dropped", 1))]
     s.append(Series("aivitals_judge_calls_total", {**SVC, "judge_result": "ok"}, 3))
-    s += [Series("aivitals_jailbreak_probe_pass_ratio", {**SVC, "version": v}, r, False)
-          for v, r in (("1", 0.97), ("2", 0.93))]
+    for category, releases in PROBE.items():
+        for release, (version, attempts, successes) in releases.items():
+            labels = {**PROBE_SUITE, "model_version": version, "probe_category": category, "release": release}
+            s += [Series("aivitals_probe_attempts", labels, attempts, False),
+                  Series("aivitals_probe_successes", labels, successes, False)]
     s.append(Series("aivitals_sdk_errors_total", {"stage": "cost"}, 1))
     s += [Series("aivitals_confusion_total", {**MODEL, "class_outcome": c}, n) for c, n in CONFUSION.items()]
     for b, (n, correct, conf) in CALIBRATION.items():
@@ -297,7 +308,16 @@ _EXPECTED: dict[str, Callable[[float, float, dict[str, str]], Expected]] = {
     "service_model:aivitals_citation:ratio_rate": lambda w, t, sm: _one(_verdict("citation", "pass", w), **sm),
     "service_model:aivitals_refusal:ratio_rate": lambda w, t, sm: _one(
         rate_sum(REQ, w, outcome="refused") / _requests(w), **sm),
-    "service_model:aivitals_jailbreak_resistance:min": lambda w, t, sm: _one(0.93, **sm),
+    "suite_model:aivitals_jailbreak_resistance:ratio": lambda w, t, sm: _one(
+        1 - _probe_sum("successes", "current") / _probe_sum("attempts", "current"), **PROBE_SUITE),
+    "suite_model_category_release:aivitals_probe_attack_success:ratio": lambda w, t, sm: {
+        tuple(sorted({**PROBE_SUITE, "probe_category": c, "release": r}.items())): float(s) / float(n)
+        for c, releases in PROBE.items() for r, (_, n, s) in releases.items()},
+    "suite_model_category:aivitals_probe_attack_success:zscore": lambda w, t, sm: {
+        tuple(sorted({**PROBE_SUITE, "probe_category": c}.items())): _probe_z(c) for c in PROBE},
+    "suite_model:aivitals_probe_attack_success:zscore": lambda w, t, sm: _one(_probe_z(None), **PROBE_SUITE),
+    "suite_model:aivitals_jailbreak_regression:zscore": lambda w, t, sm: _one(
+        max(_probe_z(None), *(_probe_z(c) for c in PROBE)), **PROBE_SUITE),
     "service_model_pii_kind:aivitals_pii_detections:rate": lambda w, t, sm: _one(
         rate_sum("aivitals_pii_detections_total", w), pii_kind="email", **sm),
     "service_model:aivitals_toxicity:p99_rate": lambda w, t, sm: _one(quantile_of(0.99, TOXICITY, w), **sm),
@@ -353,6 +373,25 @@ _EXPECTED: dict[str, Callable[[float, float, dict[str, str]], Expected]] = {
     "service_model_judge_result:aivitals_judge_calls:rate5m": lambda w, t, sm: _one(
         rate_sum("aivitals_judge_calls_total", 300.0), judge_result="ok", **sm),
 }
+
+
+def _probe_sum(which: str, release: str, category: str | None = None) -> float:
+    """sum(aivitals_probe_<which>{release=...}) over categories, added in Prometheus's (label) order."""
+    total = None
+    for c in sorted(PROBE) if category is None else [category]:
+        _, attempts, successes = PROBE[c][release]
+        value = float(attempts if which == "attempts" else successes)
+        total = value if total is None else total + value
+    assert total is not None
+    return total
+
+
+def _probe_z(category: str | None) -> float:
+    """The pooled two-proportion z-score, in the recording rule's order of operations."""
+    s1, n1 = _probe_sum("successes", "current", category), _probe_sum("attempts", "current", category)
+    s0, n0 = _probe_sum("successes", "previous", category), _probe_sum("attempts", "previous", category)
+    pooled = (s1 + s0) / (n1 + n0)
+    return (s1 / n1 - s0 / n0) / math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n0))
 
 
 def expectation_for(pattern: str) -> Callable[[float, float, dict[str, str]], Expected]:

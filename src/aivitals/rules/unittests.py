@@ -25,7 +25,7 @@ LABEL_VALUES = {
     "namespace": "prod", "service": "chat", "model": "m1", "cache": "prompt", "pii_kind": "email", "kpi": "signup",
     "cohort": "treatment", "severity": "high", "instance": "node1:9400", "gpu": "0", "stage": "cost",
     "attribute": "age", "feature": "f1", "bucket": "compute", "job": "app", "field": "gpu_power",
-    "method": "lexical",
+    "method": "lexical", "suite": "aivitals-jailbreak", "suite_version": "1",
 }
 #: Steps of healthy values before a test's series turns bad.
 ONSET_STEPS = 10
