@@ -181,6 +181,11 @@ def settings_from_mapping(data: Mapping[str, Any], base: Settings | None = None)
     values: dict[str, Any] = {}
     for key, value in data.items():
         if key in ("store", "thresholds", "user_key_secret_file"):
+            if value is None and key != "store":  # null: the default (no thresholds, <store>.key)
+                values[key] = None
+                continue
+            if not isinstance(value, str) or not value:
+                raise SettingsError(f"{key}: a file path, got {value!r}")
             value = Path(value)
         elif key in _TUPLES:
             if not isinstance(value, (list, tuple)):

@@ -1,0 +1,66 @@
+"""An Anthropic service measured by aivitals: latency, outcome, tokens and cost of every call, answers checked.
+
+    pip install 'aivitals[sidecar]' anthropic
+    export ANTHROPIC_API_KEY=sk-ant-...
+    python examples/anthropic_service.py "What is the capital of France?"               # @aivitals.track
+    python examples/anthropic_service.py --instrument "What is the capital of France?"  # aivitals.instrument(client)
+
+It asks the question every ``--every`` seconds (default 5) until Ctrl-C (or ``--calls`` times) and
+serves ``/metrics`` on 127.0.0.1:``--port`` (default 9464), where examples/prometheus.yml scrapes it.
+With the decorator, aivitals' evaluators read every answer (PII and secrets, refusals, toxicity...);
+``aivitals.instrument(client)`` measures every call of that client without touching your code, but
+does not evaluate answers. ``ANTHROPIC_BASE_URL`` points the client elsewhere (a gateway; the tests'
+stand-in on 127.0.0.1). docs/getting-started.md walks through it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from anthropic import Anthropic
+
+import aivitals
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("question")
+    parser.add_argument("--model", default="claude-haiku-4-5")
+    parser.add_argument("--instrument", action="store_true", help="measure with aivitals.instrument(client)")
+    parser.add_argument("--port", type=int, default=9464)
+    parser.add_argument("--every", type=float, default=5.0, help="seconds between questions")
+    parser.add_argument("--calls", type=int, default=0, help="stop after so many calls (default: until Ctrl-C)")
+    args = parser.parse_args()
+
+    # One tracker for the process: its service label, and answers evaluated (5% is plenty in production).
+    aivitals.configure(service="assistant", evaluate=1.0)
+    aivitals.start_http_server(args.port)
+    client = Anthropic()
+
+    def ask(question: str):  # your model call, unchanged
+        return client.messages.create(model=args.model, max_tokens=512,
+                                      messages=[{"role": "user", "content": question}])
+
+    if args.instrument:
+        aivitals.instrument(client)  # this client's calls; aivitals.instrument() patches every installed
+                                     # client library (Anthropic, OpenAI, LiteLLM) at once
+    else:
+        ask = aivitals.track(model=args.model, provider="anthropic")(ask)  # i.e. @aivitals.track(...) on ask
+
+    calls = 0
+    try:
+        while not args.calls or calls < args.calls:
+            try:
+                print("".join(block.text for block in ask(args.question).content if block.type == "text"),
+                      flush=True)
+            except Exception as exc:  # counted by aivitals as an error of its class; the loop goes on
+                print(f"error: {type(exc).__name__}", flush=True)
+            calls += 1
+            time.sleep(args.every)
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
