@@ -1,6 +1,9 @@
 """Drift in five steps: profile the training data, record production, read the drift.
 
-    PYTHONPATH=src python examples/drift_quickstart.py
+    .venv/bin/python examples/drift_quickstart.py     # or python, wherever aivitals is installed
+
+It stages a drifted production on purpose, so it exits 1, as `aivitals drift` does when
+something drifted (0: nothing did, 2: bad input); its last line says so.
 """
 
 from __future__ import annotations
@@ -49,7 +52,10 @@ def run(workdir: Path) -> int:
     print("\n".join(line for line in exposition.splitlines() if 'feature="country"' in line and "bin_obs" in line))
 
     # 5. The same numbers offline, e.g. in CI before a release: exit 1 means something drifted.
-    return drift_cli([str(workdir / "profile.json"), str(live), "--prediction-column", "score"])
+    status = drift_cli([str(workdir / "profile.json"), str(live), "--prediction-column", "score"])
+    if status == 1:
+        print("exit status 1: drift found, as staged (a CI job would stop here)")
+    return status
 
 
 if __name__ == "__main__":
