@@ -19,6 +19,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
@@ -32,7 +33,7 @@ from .derived import DerivedGauges
 from .events import ALERT_KIND, KINDS, UNKNOWN_KIND, AlertmanagerAlert, Event
 from .keys import hashing_key, id_hasher, user_hasher
 from .ledger import Ledger
-from .openapi import event_body, model_schemas, responses
+from .openapi import docs_page, event_body, model_schemas, responses
 from .settings import Settings, ThresholdsError
 from .store import EventStore, Retention, SQLiteStore, StoreError
 from .validate import Parser, RequestError, check_alerts, media_type, parse_alertmanager
@@ -132,7 +133,7 @@ def create_app(settings: Settings, *, store: EventStore | None = None,
         yield
         sidecar.close()
 
-    app = FastAPI(title="aivitals sidecar", version=__version__, lifespan=lifespan, redoc_url=None,
+    app = FastAPI(title="aivitals sidecar", version=__version__, lifespan=lifespan, redoc_url=None, docs_url=None,
                   description="A durable event API for the vitals an application cannot see at call time: "
                               "delayed labels, business outcomes, users, human feedback, incidents and model "
                               "lifecycle. A 2xx means the events are on disk and counted exactly once.")
@@ -245,4 +246,9 @@ def create_app(settings: Settings, *, store: EventStore | None = None,
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:  # not FastAPI's Swagger page: that one loads its scripts from a CDN
+        return HTMLResponse(docs_page(app.openapi()))
+
     return app
