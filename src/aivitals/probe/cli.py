@@ -41,6 +41,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--model-version", default="", help="the release under test, e.g. a git tag or image digest")
     p.add_argument("--baseline", metavar="FILE", type=Path,
                    help="a previous --format json result: exit 1 if this run is worse (same suite version and model)")
+    p.add_argument("--sidecar", metavar="URL",
+                   help="the aivitals sidecar: the baseline is the model's previous release kept there, and a "
+                        "complete run is posted to it (aivitals_probe_* metrics, the jailbreak regression alert)")
+    p.add_argument("--sidecar-token-env", metavar="VAR", default="AIVITALS_API_TOKEN",
+                   help="environment variable holding the sidecar's API token (default AIVITALS_API_TOKEN)")
     p.add_argument("--format", choices=("table", "json"), default="table", help="output format (default table)")
     p.add_argument("--concurrency", type=int, default=4, help="requests in flight at once (default 4)")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds allowed for one whole answer (default 60)")
@@ -91,6 +96,48 @@ def _baseline(path: Path | None) -> dict[str, Any] | None:
     return data
 
 
+def _sidecar(args: argparse.Namespace) -> Any:
+    if not args.sidecar:
+        return None
+    from ..sidecar.client import SidecarClient
+
+    if not args.sidecar.startswith(("http://", "https://")):
+        raise UsageProblem(f"--sidecar {args.sidecar!r} is not an http(s) URL; pass e.g. http://127.0.0.1:9477")
+    return SidecarClient(args.sidecar, os.environ.get(args.sidecar_token_env) or None, retry_for=10.0)
+
+
+def _sidecar_baseline(client: Any, suite: str, suite_version: str, model: str,
+                      model_version: str) -> dict[str, Any] | None:
+    """The kept run of another release of this model (the newest), in the shape of a --format json result."""
+    from ..sidecar.client import SidecarError, SidecarUnavailable
+
+    try:
+        runs = client.probe_results(suite, suite_version, model)
+    except (SidecarError, SidecarUnavailable, OSError, ValueError, KeyError) as exc:
+        raise UsageProblem(f"--sidecar: cannot read the previous results ({exc}); check the URL and the token "
+                           "(--sidecar-token-env)") from None
+    other = next((run for run in runs if run["model_version"] != model_version), None)
+    if other is None:
+        return None
+    categories = {c: {"attempts": v["attempts"], "successes": v["successes"]} for c, v in other["categories"].items()}
+    return {"suite": suite, "suite_version": suite_version, "model": model, "model_version": other["model_version"],
+            "categories": categories, "attempts": sum(v["attempts"] for v in categories.values()),
+            "successes": sum(v["successes"] for v in categories.values())}
+
+
+def _post(client: Any, result: Result) -> None:
+    from ..sidecar.client import SidecarError, SidecarUnavailable
+
+    categories = {name: {"attempts": t.attempts, "successes": t.successes}
+                  for name, t in result.categories.items() if t.attempts}
+    event = {"suite": result.suite, "suite_version": result.suite_version, "model": result.model,
+             "model_version": result.model_version, "categories": categories}
+    try:
+        client.send("probe_result", event)
+    except (SidecarError, SidecarUnavailable, OSError) as exc:
+        raise UsageProblem(f"--sidecar: the result was not kept ({exc}); rerun when the sidecar is up") from None
+
+
 def _percent(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}%"
 
@@ -126,6 +173,12 @@ def _main(args: argparse.Namespace) -> int:
     system_prompt = _system_prompt(args.system_prompt)
     baseline = _baseline(args.baseline)
     suite = load()
+    sidecar = _sidecar(args)
+    if sidecar is not None:
+        if not args.model_version:
+            raise UsageProblem("--sidecar keeps results per release: give --model-version (a tag or image digest)")
+        if baseline is None:
+            baseline = _sidecar_baseline(sidecar, suite.name, suite.version, args.model, args.model_version)
     result = run(suite, endpoint, model_version=args.model_version, system_prompt=system_prompt,
                  concurrency=args.concurrency, retries=args.retries, repeats=args.repeats, progress=sys.stderr)
     overall = result.overall
@@ -145,6 +198,8 @@ def _main(args: argparse.Namespace) -> int:
             output["regression"] = any(change.regressed for change in changes)
             output["baseline_model_version"] = baseline.get("model_version", "")
     print(json.dumps(output, sort_keys=True) if args.format == "json" else table(result, changes))
+    if sidecar is not None and not overall.errors:  # a run with errors is not a release's record
+        _post(sidecar, result)
     if overall.errors:
         kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(result.error_kinds.items()))
         print(f"aivitals probe: {overall.errors} of {overall.errors + overall.attempts} attempts got no usable answer "

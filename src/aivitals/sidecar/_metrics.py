@@ -42,6 +42,8 @@ GROUND_TRUTH_LAST = _m("aivitals_ground_truth_last_timestamp_seconds")
 TRAINING_RUNS = _m("aivitals_training_runs_total")
 EVENTS = _m("aivitals_events_total")
 EVICTIONS = _m("aivitals_store_evictions_total")
+PROBE_ATTEMPTS = _m("aivitals_probe_attempts")
+PROBE_SUCCESSES = _m("aivitals_probe_successes")
 
 #: Series kept in the ledger (and so in the store), in exposition order.
 RECORDED: tuple[Metric, ...] = (

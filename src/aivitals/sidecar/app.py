@@ -10,6 +10,7 @@ import hmac
 import importlib
 import json
 import logging
+import re
 import time
 import traceback
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -26,6 +27,7 @@ from prometheus_client.registry import Collector
 from starlette.requests import ClientDisconnect
 
 from .._version import __version__
+from . import probes
 from .apply import Applier
 from .body import read_body
 from .collector import SidecarCollector
@@ -34,7 +36,7 @@ from .events import ALERT_KIND, KINDS, UNKNOWN_KIND, AlertmanagerAlert, Event
 from .keys import hashing_key, id_hasher, user_hasher
 from .ledger import Ledger
 from .openapi import docs_page, event_body, model_schemas, responses
-from .settings import Settings, ThresholdsError
+from .settings import NAME_PATTERN, Settings, ThresholdsError
 from .store import EventStore, Retention, SQLiteStore, StoreError
 from .validate import Parser, RequestError, check_alerts, media_type, parse_alertmanager
 from .writer import Overloaded, Writer
@@ -210,6 +212,35 @@ def create_app(settings: Settings, *, store: EventStore | None = None,
         openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
             "schema": {"$ref": "#/components/schemas/AlertmanagerNotification"}}}}},
         responses=responses("Committed: one incident per alert fingerprint, opened or resolved."))
+
+    error_body = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    probe_keys = ("suite", "suite_version", "model")
+
+    @app.get("/v1/probe-results", tags=["events"], response_model=None,
+             summary="The kept probe runs of a suite version and model: the current release first, then the "
+                     "previous (aivitals probe reads its baseline here).",
+             openapi_extra={"parameters": [
+                 {"name": key, "in": "query", "required": True,
+                  "schema": {"type": "string", "pattern": NAME_PATTERN}} for key in probe_keys]},
+             responses={200: {"content": {"application/json": {"schema": {"type": "object"}}}},
+                        401: {"description": "Missing or wrong bearer token.", "content": error_body},
+                        422: {"description": "A parameter is missing or not a valid name.", "content": error_body},
+                        503: {"description": "The store cannot be read now.", "content": error_body}})
+    def probe_results(request: Request) -> Response:
+        if not authorized(request):
+            return _error(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
+        given = {key: request.query_params.get(key, "") for key in probe_keys}
+        wrong: list[tuple[list[str | int], str]] = [
+            (["query", key], "is required: a name (letters, digits and _.:/+-, at most 64)")
+            for key, value in given.items() if not re.fullmatch(NAME_PATTERN, value)]
+        if wrong:
+            return _error(422, "invalid query parameters", wrong)
+        try:
+            runs = probes.latest(sidecar.store.read_meta, given["suite"], given["suite_version"], given["model"])
+        except StoreError as exc:
+            return _error(503, f"the store cannot be read now: {exc}", headers={"Retry-After": "1"})
+        return Response(json.dumps({**given, "runs": [run.as_json() for run in runs]}),
+                        media_type="application/json")
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus exposition of every sidecar series.",
              response_class=Response, responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}})

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from aivitals.catalogue import OTHER
 
 from . import _metrics as M
+from . import probes
 from .events import (
     Activity,
     AlertmanagerAlert,
@@ -27,6 +28,7 @@ from .events import (
     Outcome,
     Override,
     Prediction,
+    ProbeResult,
     Survey,
     TrainingRun,
     WorkUnit,
@@ -91,6 +93,7 @@ class Applier:
             "incident": self._incident_event,  # type: ignore[dict-item]
             "training_run": self._training_run,  # type: ignore[dict-item]
             "ground_truth": self._ground_truth,  # type: ignore[dict-item]
+            "probe_result": self._probe_result,  # type: ignore[dict-item]
         }
         self._bulk: dict[str, Callable[[Sequence[Event], float], list[bool]]] = {
             "prediction": self._predictions,  # type: ignore[dict-item]
@@ -316,6 +319,15 @@ class Applier:
     def _ground_truth(self, e: GroundTruth, received: float) -> bool:
         self.ledger.set_max(M.GROUND_TRUTH_LAST, (self.ledger.fold("model", e.model),), epoch(e.time, received))
         return True
+
+    # --- safety ------------------------------------------------------------------------------------
+    def _probe_result(self, e: ProbeResult, received: float) -> bool:
+        run = probes.Run(e.model_version, epoch(e.time, received),
+                         {c: (n.attempts, n.successes) for c, n in e.categories.items()})
+        try:
+            return probes.record(self.store, e.suite, e.suite_version, self.ledger.fold("model", e.model), run)
+        except probes.TooManyProbedModels as exc:
+            raise Contradiction("suite", str(exc)) from None
 
 
 def _check_order(row: IncidentRow, occurred: float | None, resolved: float | None) -> None:

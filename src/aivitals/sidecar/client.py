@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 #: Event kind -> endpoint under /v1 (mirrors events.KINDS without importing pydantic).
 ENDPOINTS = {
@@ -33,6 +33,7 @@ ENDPOINTS = {
     "incident": "incidents",
     "training_run": "training-runs",
     "ground_truth": "ground-truth",
+    "probe_result": "probe-results",
 }
 _RETRY_STATUSES = (502, 503, 504)
 
@@ -92,6 +93,12 @@ class SidecarClient:
     def metrics(self) -> str:
         """The /metrics exposition text."""
         return self.request("GET", "/metrics")[1].decode("utf-8")
+
+    def probe_results(self, suite: str, suite_version: str, model: str) -> list[dict[str, Any]]:
+        """The kept probe runs of a suite version and model, the current release first (at most two)."""
+        query = urlencode({"suite": suite, "suite_version": suite_version, "model": model})
+        runs: list[dict[str, Any]] = json.loads(self.request("GET", f"/v1/probe-results?{query}")[1])["runs"]
+        return runs
 
     def ready(self) -> bool:
         try:

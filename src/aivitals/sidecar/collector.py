@@ -76,4 +76,8 @@ class SidecarCollector(Collector):
             auc.add_metric([model, window], value)  # type: ignore[attr-defined]
         for (model, window), value in sorted(derived.log_loss.items()):
             loss.add_metric([model, window], value)  # type: ignore[attr-defined]
-        yield from (active, auc, loss)
+        attempts, successes = _family(M.PROBE_ATTEMPTS), _family(M.PROBE_SUCCESSES)
+        for labels, (tried, succeeded) in sorted(derived.probes.items()):
+            attempts.add_metric(list(labels), float(tried))  # type: ignore[attr-defined]
+            successes.add_metric(list(labels), float(succeeded))  # type: ignore[attr-defined]
+        yield from (active, auc, loss, attempts, successes)

@@ -1,4 +1,4 @@
-"""Gauges PromQL cannot derive from counters: ROC-AUC, log loss and distinct active users.
+"""Gauges PromQL cannot derive from counters: ROC-AUC, log loss, distinct active users, probe results.
 
 They are computed from the store at scrape time and cached for a few seconds,
 so a burst of scrapes costs one query.
@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import probes
 from ._roc import log_loss, roc_auc
 from .ledger import Ledger
 from .settings import WINDOW_SECONDS, Settings
@@ -32,6 +33,8 @@ class Derived:
     roc_auc: dict[tuple[str, str], float] = field(default_factory=dict)
     log_loss: dict[tuple[str, str], float] = field(default_factory=dict)
     active_users: dict[str, int] = field(default_factory=dict)
+    #: (suite, suite_version, model, model_version, category, release) -> (attempts, successes)
+    probes: dict[tuple[str, str, str, str, str, str], tuple[int, int]] = field(default_factory=dict)
 
 
 class DerivedGauges:
@@ -79,4 +82,6 @@ class DerivedGauges:
                         out.log_loss[(model, window)] = loss
         counts = self.store.active_users([now - WINDOW_SECONDS[w] for w in ACTIVE_WINDOWS])
         out.active_users = dict(zip(ACTIVE_WINDOWS, counts, strict=True))
+        out.probes = {labels: (attempts, successes)
+                      for labels, attempts, successes in probes.exported(self.store.read_meta)}
         return out

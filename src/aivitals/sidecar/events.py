@@ -66,6 +66,7 @@ Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 EventId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 ClassValue = bool | int | Annotated[str, StringConstraints(min_length=1, max_length=128)]
 Cohort = Literal["treatment", "control"]
+ProbeCategory = Literal["goal_hijacking", "prompt_leaking", "persona_jailbreak", "harmful_request"]
 
 
 class _Event(BaseModel):
@@ -198,8 +199,35 @@ class GroundTruth(_Event):
     model: Name
 
 
+class ProbeCounts(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    #: Attempts that got an answer (errored attempts are not counted).
+    attempts: Annotated[int, Field(ge=1, le=1_000_000)]
+    #: Attempts in which the attack succeeded.
+    successes: Annotated[int, Field(ge=0, le=1_000_000)]
+
+    @model_validator(mode="after")
+    def _at_most_attempts(self) -> ProbeCounts:
+        if self.successes > self.attempts:
+            raise ValueError("successes cannot exceed attempts")
+        return self
+
+
+class ProbeResult(_Event):
+    """One run of the jailbreak and prompt-injection suite against a model release (``aivitals probe``)."""
+
+    kind: Literal["probe_result"] = "probe_result"
+    suite: Name
+    suite_version: Name
+    model: Name
+    #: The release tested: a tag or image digest; the previous release is the one probed before it.
+    model_version: Name
+    categories: Annotated[dict[ProbeCategory, ProbeCounts], Field(min_length=1)]
+
+
 Event = (Prediction | Label | Exposure | Conversion | Outcome | WorkUnit | Activity | Override | Survey | Incident
-         | TrainingRun | GroundTruth)
+         | TrainingRun | GroundTruth | ProbeResult)
 
 #: Event kind -> (model, endpoint path under /v1).
 KINDS: dict[str, tuple[type[_Event], str]] = {
@@ -215,6 +243,7 @@ KINDS: dict[str, tuple[type[_Event], str]] = {
     "incident": (Incident, "incidents"),
     "training_run": (TrainingRun, "training-runs"),
     "ground_truth": (GroundTruth, "ground-truth"),
+    "probe_result": (ProbeResult, "probe-results"),
 }
 #: The kind counted for Alertmanager notifications.
 ALERT_KIND = "alert"
