@@ -41,7 +41,8 @@ _EVALUATORS = "fed by the LLM safety evaluators (jailbreak probes, PII detector)
 #: Panels the demo cannot feed, and why.
 NOT_FED_BY_DEMO = {
     "#16 Jailbreak resistance": _EVALUATORS,
-    "#17 PII and secrets leakage": _EVALUATORS,
+    "#17 PII and secrets leakage": "the demo leaks an e-mail in 0.4% of answers: a short run may see none",
+    "LLM judge calls": "the demo runs no LLM judge (opt-in)",
 }
 VARIABLES = {"$namespace": ".*", "$service": ".*", "$model": ".*", "$__range_s": "3600", "$__range": "1h"}
 WAIT_S = 150.0

@@ -145,13 +145,14 @@ _DERIVED: tuple[Derived, ...] = (
             _share(f'sum by ({SM}) (rate(aivitals_evaluator_responses_total{{SEL, evaluation_status="dropped"}}[5m]))',
                    f'sum by ({SM}) (rate(aivitals_evaluator_responses_total'
                    f'{{SEL, evaluation_status=~"evaluated|dropped"}}[5m]))'),
-            "Share of sampled responses the evaluation worker dropped because its queue was full: above a few "
-            "percent the quality vitals rest on fewer responses than the sample rate promises.",
+            "Evaluations dropped: the share of sampled responses the evaluation worker dropped because its queue "
+            "was full; above a few percent the quality vitals rest on fewer responses than the sample rate "
+            "promises.",
             Unit.RATIO, (), "percentunit"),
     Derived("service_model_judge_result:aivitals_judge_calls:rate5m",
             f"sum by ({SM}, judge_result) (rate(aivitals_judge_calls_total{{SEL}}[5m]))",
-            "Calls to the opt-in LLM judge per second, by how they ended (timeouts, garbage answers, rate "
-            "budget and circuit breaker skips); its tokens are in aivitals_judge_tokens_total.",
+            "LLM judge calls: calls to the opt-in LLM judge per second, by how they ended (timeouts, garbage "
+            "answers, rate budget and circuit breaker skips); its tokens are in aivitals_judge_tokens_total.",
             Unit.NONE, (), "reqps"),
 )
 

@@ -24,6 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from ..collectors import register_collectors
 from ..drift import DriftRecorder
+from ..evaluators.worker import EvaluateConfig
 from ..exposition import start_http_server
 from ..problems import UserProblem
 from ..tracker import Tracker
@@ -60,7 +61,9 @@ class Demo:
         self.out = out
         self.registry = CollectorRegistry()
         self.clock = SimClock(options.speed)
-        self.tracker = Tracker(self.registry, service=SERVICE, prices=DEMO_PRICES, clock=self.clock)
+        # evaluation on, sampling nothing by itself: the service hands each simulated answer to the worker
+        self.tracker = Tracker(self.registry, service=SERVICE, prices=DEMO_PRICES, clock=self.clock,
+                               evaluate=EvaluateConfig(sample_rate=0.0))
         self.gpu: SimulatedGpu | None = None
         self.gpu_note = ""
         if not real_gpu_present() and SimulatedGpu.available():

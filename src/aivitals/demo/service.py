@@ -19,6 +19,7 @@ from typing import Any
 
 from ..pricing import Price, PriceTable
 from ..tracker import Tracker
+from .answers import AnswerEvaluator
 
 #: The classifier is ours, so its price is our own GPU-hour price: a user's price file, merged.
 DEMO_PRICES = PriceTable({"ticket-router-v3": Price(provider="self_hosted", gpu_hour=1.20, gpus=1)})
@@ -115,6 +116,7 @@ class DemoService:
         self.drift = drift  # a DriftRecorder for the classifier, or None
         self.feed = feed  # a SidecarFeed, or None without the sidecar
         self.gpu = gpu  # a SimulatedGpu the classifier runs on, or None
+        self.answers = AnswerEvaluator(tracker)  # aivitals' own evaluators score each simulated answer
         track = tracker.track
         self.chat = {model: track(model=model)(self._chat_fn(model)) for model in ("gpt-4o-mini", "gpt-4o")}
         self.stream = track(model="claude-haiku-4-5", provider="anthropic")(self._stream_fn)
@@ -204,12 +206,7 @@ class DemoService:
                     pass
             else:
                 self.chat[model](rnd, question, context)
-            tracker.record_quality("groundedness", rnd.betavariate(24, 1.6), model=model)
-            tracker.record_quality("context_precision", rnd.betavariate(8, 2.2), model=model)
-            tracker.record_quality("context_recall", rnd.betavariate(9, 2.0), model=model)
-            tracker.record_quality("toxicity", rnd.betavariate(1.2, 40), model=model)
-            tracker.record_evaluation("hallucination", rnd.random() > 0.014, model=model)
-            tracker.record_evaluation("citation", rnd.random() < 0.965, model=model)
+            self.answers.evaluate(rnd, model)
             if rnd.random() < 0.62:
                 resolved = True
                 tracker.record_outcome("ticket_resolved", value_usd=6.50)

@@ -12,6 +12,7 @@ the ``method`` that produced it).
 
 from __future__ import annotations
 
+import atexit
 import random
 import threading
 from collections import deque
@@ -114,6 +115,7 @@ class Worker:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="aivitals-evaluator", daemon=True)
                 self._thread.start()
+                atexit.register(self.stop)
 
     def _run(self) -> None:
         while not self._stopping:
@@ -145,6 +147,8 @@ class Worker:
 
     def _sample(self, item: Item) -> Sample | None:
         _model, response, question, contexts, user_input = item
+        if isinstance(response, Sample):  # a caller that built the whole sample (the demo, the sidecar)
+            return response
         text = response_text(response)
         if text is None:
             return None
@@ -157,22 +161,7 @@ class Worker:
                       user_input if isinstance(user_input, str) else None, None, provider)
 
     def _record(self, model: str | None, result: Evaluation) -> None:
-        recorder = self.recorder
-        for verdict in result.verdicts:
-            name, method = verdict.evaluator, verdict.method
-            if name in _SCORED and verdict.score is not None:
-                recorder.record_quality(name, verdict.score, model=model, method=method)
-            if name == "groundedness" and verdict.flag is not None:
-                recorder.record_evaluation("hallucination", not verdict.flag, model=model, method=method)
-            elif name == "citation":
-                recorder.record_evaluation("citation", bool(verdict.flag), model=model, method=method)
-                if verdict.score is not None:
-                    recorder.record_evaluation("citation_valid", verdict.score == 1.0, model=model, method=method)
-            elif name == "refusal":
-                recorder.record_evaluation("refusal", not verdict.flag, model=model, method=method)
-            elif name == "pii":
-                for kind in verdict.kinds:
-                    recorder.record_pii(kind, model=model, method=method)
+        record(self.recorder, model, result)
 
     def _count(self, model: str | None, status: str) -> None:
         key = (model, status if status in EVALUATION_STATUSES else "error")
@@ -185,10 +174,37 @@ class Worker:
         self._wake.set()
         return self._idle.wait(timeout) and not self._queue
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 2.0) -> None:
+        """Stop the thread and wait up to ``timeout`` for the item in hand (queued ones are dropped).
+
+        Registered at exit: a daemon thread still inside native code (the toxicity model) when the
+        interpreter tears down can abort the process.
+        """
         self._stopping = True
         self._wake.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
 
     @property
     def queued(self) -> int:
         return len(self._queue)
+
+
+def record(recorder: Recorder, model: str | None, result: Evaluation) -> None:
+    """Every verdict of ``result`` into ``recorder``'s series, with the method that reached it."""
+    for verdict in result.verdicts:
+        name, method = verdict.evaluator, verdict.method
+        if name in _SCORED and verdict.score is not None:
+            recorder.record_quality(name, verdict.score, model=model, method=method)
+        if name == "groundedness" and verdict.flag is not None:
+            recorder.record_evaluation("hallucination", not verdict.flag, model=model, method=method)
+        elif name == "citation":
+            recorder.record_evaluation("citation", bool(verdict.flag), model=model, method=method)
+            if verdict.score is not None:
+                recorder.record_evaluation("citation_valid", verdict.score == 1.0, model=model, method=method)
+        elif name == "refusal":
+            recorder.record_evaluation("refusal", not verdict.flag, model=model, method=method)
+        elif name == "pii":
+            for kind in verdict.kinds:
+                recorder.record_pii(kind, model=model, method=method)
