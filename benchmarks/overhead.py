@@ -4,19 +4,31 @@ Prints ns per call for: (a) the bare function; (b) a hand-written decorator
 calling prometheus_client with cached children (one histogram observe, three
 counter increments); (c) @aivitals.track, sync and async, with tokens and
 cost; (d) an OpenTelemetry SDK span plus a histogram record. Also the import
-time of aivitals next to prometheus_client. All in one run; the last line is
-one JSON object.
+time of aivitals next to prometheus_client.
+
+Then µs per OpenAI client call (``client_*`` keys), plain and streamed, over an
+``httpx.MockTransport`` (no network, no server: only the client and the
+instrumentation cost): the bare client, ``aivitals.instrument(client)``, and
+OpenLIT's instrumentation of the same call (OpenAI instrumentor only, traces and
+metrics to in-memory readers, pricing from a local file, no message content).
+Missing packages (``pip install 'aivitals[bench]'``) are said in the JSON.
+All in one run; the last line is one JSON object.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import functools
+import importlib
 import json
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -84,6 +96,119 @@ def otel(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+# --- The instrumented OpenAI client call, over a fake transport --------------------------------------------
+
+MESSAGES = [{"role": "user", "content": "Capital of France?"}]
+#: OpenLIT's pricing format (USD per 1k tokens), written to a local file: OpenLIT fetches it from GitHub otherwise.
+OPENLIT_PRICING = {"chat": {"gpt-4o-mini": {"promptPrice": 0.00015, "completionPrice": 0.0006}}}
+
+
+def _sse(events: list[Any]) -> bytes:
+    return b"".join(f"data: {e if isinstance(e, str) else json.dumps(e)}\n\n".encode() for e in events)
+
+
+def stream_bodies() -> tuple[bytes, bytes]:
+    """A default chat stream's SSE body, and the one sent when usage is asked for (one more chunk, no choices)."""
+    head = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1700000000, "model": "gpt-4o-mini"}
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        return {**head, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+    events = [chunk({"role": "assistant", "content": ""}), *(chunk({"content": w}) for w in ("Par", "is", ".")),
+              chunk({}, "stop")]
+    usage = {**head, "choices": [], "usage": RESPONSE["usage"]}
+    return _sse([*events, "[DONE]"]), _sse([*events, usage, "[DONE]"])
+
+
+def http_library() -> Any:
+    """The HTTP library the installed client is built on: httpx2 for openai 3.x, httpx before."""
+    import openai
+
+    for name in ("httpx2", "httpx"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        if issubclass(openai.DefaultHttpxClient, module.Client):
+            return module
+    raise ImportError("the HTTP library of the installed openai client", name="httpx")
+
+
+def fake_client() -> Any:
+    """An ``openai.OpenAI`` whose HTTP client answers in memory, as the API would (no socket is opened).
+
+    The transport is the client's own HTTP library's ``MockTransport`` given to its
+    ``DefaultHttpxClient``, so the client runs its usual path with no conversion.
+    """
+    import openai
+
+    http = http_library()
+    plain = json.dumps(RESPONSE).encode()
+    stream, stream_with_usage = stream_bodies()
+
+    def answer(request: Any) -> Any:
+        body = json.loads(request.content)
+        if not body.get("stream"):
+            return http.Response(200, headers={"content-type": "application/json"}, content=plain)
+        asked = (body.get("stream_options") or {}).get("include_usage") is True
+        return http.Response(200, headers={"content-type": "text/event-stream"},
+                             content=stream_with_usage if asked else stream)
+
+    return openai.OpenAI(api_key="bench", base_url="http://llm.invalid/v1", max_retries=0,
+                         http_client=openai.DefaultHttpxClient(transport=http.MockTransport(answer)))
+
+
+class OpenLIT:
+    """OpenLIT's OpenAI instrumentation (``openlit.init``), switched on only around its own measurements.
+
+    Only the OpenAI instrumentor; traces to an in-memory exporter and metrics to an
+    in-memory reader (set as the global providers first, so OpenLIT adds no console or
+    OTLP exporter); pricing from a local file; no message content, no log events.
+    OpenLIT's uninstrument does nothing, so its wrapper on ``Completions.create`` is
+    swapped in and out here.
+    """
+
+    def __init__(self, workdir: Path) -> None:
+        import openai.resources.chat.completions.completions as chat
+        import openlit
+        from openlit._instrumentors import MODULE_NAME_MAP
+        from opentelemetry import metrics, trace
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+        self.spans = InMemorySpanExporter()
+        tracer_provider = TracerProvider()
+        tracer_provider.add_span_processor(SimpleSpanProcessor(self.spans))
+        trace.set_tracer_provider(tracer_provider)
+        self.metrics = InMemoryMetricReader()
+        metrics.set_meter_provider(MeterProvider(metric_readers=[self.metrics]))
+        pricing = workdir / "openlit-pricing.json"
+        pricing.write_text(json.dumps(OPENLIT_PRICING))
+        self.cls, self.original = chat.Completions, chat.Completions.__dict__["create"]
+        openlit.init(disabled_instrumentors=[name for name in MODULE_NAME_MAP if name != "openai"],
+                     pricing_json=str(pricing), capture_message_content=False, disable_events=True,
+                     disable_batch=True)
+        self.wrapped = self.cls.__dict__["create"]
+        if self.wrapped is self.original:
+            raise RuntimeError("openlit.init() did not wrap Completions.create")
+        self.on(False)
+        self.name = f"openlit {metadata.version('openlit')}"
+
+    def on(self, active: bool) -> None:
+        setattr(self.cls, "create", self.wrapped if active else self.original)  # noqa: B010
+
+    def check(self, calls: int) -> None:
+        """Every measured call made a span with the response's tokens and cost, and a duration metric."""
+        spans = self.spans.get_finished_spans()
+        assert len(spans) == calls, f"OpenLIT made {len(spans)} spans for {calls} calls"
+        tokens = [dict(span.attributes or {}).get("gen_ai.usage.input_tokens") for span in spans]
+        assert RESPONSE["usage"]["prompt_tokens"] in tokens, "OpenLIT read the usage"  # type: ignore[index]
+        assert self.metrics.get_metrics_data() is not None, "OpenLIT recorded metrics"
+
+
 def ns_per_call(fn: Callable[[str], Any], calls: int, repeats: int = 5) -> float:
     best = float("inf")
     for _ in range(repeats):
@@ -107,6 +232,80 @@ def ns_per_async_call(fn: Callable[[str], Any], calls: int, repeats: int = 5) ->
     return asyncio.run(loop())
 
 
+def us_per_call(fn: Callable[[], Any], calls: int) -> float:
+    start = time.perf_counter_ns()
+    for _ in range(calls):
+        fn()
+    return (time.perf_counter_ns() - start) / calls / 1000
+
+
+def plain_call(client: Any) -> Callable[[], Any]:
+    return lambda: client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+
+
+def streamed_call(client: Any) -> Callable[[], Any]:
+    """A default stream (no stream_options), read to the end as user code does."""
+    return lambda: [chunk.choices[0].delta.content for chunk in client.chat.completions.create(
+        model="gpt-4o-mini", messages=MESSAGES, stream=True)]
+
+
+def openlit_baseline(workdir: Path) -> tuple[OpenLIT | None, str]:
+    try:
+        baseline = OpenLIT(workdir)
+    except ImportError as exc:
+        return None, f"none: {exc.name} not installed (pip install 'aivitals[bench]')"
+    except Exception as exc:
+        return None, f"none: OpenLIT could not be set up offline ({type(exc).__name__}: {exc})"
+    return baseline, baseline.name
+
+
+def client_figures(calls: int, rounds: int) -> dict[str, Any]:
+    """µs per OpenAI client call: bare, aivitals.instrument(client), OpenLIT; interleaved rounds, fastest kept."""
+    try:
+        http_library()
+    except ImportError as exc:
+        return {"client_skipped": f"{exc.name} not installed (pip install 'aivitals[bench]')"}
+    import aivitals
+
+    bare, instrumented = fake_client(), fake_client()
+    tracker = aivitals.Tracker(CollectorRegistry())
+    tracker.instrument(instrumented)  # this client's resources only, before OpenLIT wraps the class
+    best: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as workdir:
+        baseline, best["client_baseline"] = openlit_baseline(Path(workdir))
+        variants: list[tuple[str, Any, OpenLIT | None]] = [("bare", bare, None), ("aivitals", instrumented, None)]
+        if baseline is not None:
+            variants.append(("openlit", bare, baseline))
+        try:
+            for _ in range(rounds):
+                for kind, call in (("plain", plain_call), ("stream", streamed_call)):
+                    for name, client, switch in variants:
+                        if switch is not None:
+                            switch.on(True)
+                        try:
+                            measured = us_per_call(call(client), calls)
+                        finally:
+                            if switch is not None:
+                                switch.on(False)
+                        key = f"client_{name}_{kind}_us"
+                        best[key] = min(best.get(key, float("inf")), measured)
+        finally:
+            aivitals.uninstrument()
+    tracker.flush()
+    counted = sum(sum(series.outcomes) for series in tracker.call_series())
+    assert counted == 2 * calls * rounds, f"aivitals counted {counted} of {2 * calls * rounds} calls"
+    if baseline is not None:
+        baseline.check(2 * calls * rounds)
+    for kind in ("plain", "stream"):
+        for name, _, _ in variants[1:]:
+            bare_us = best[f"client_bare_{kind}_us"]
+            best[f"client_{name}_{kind}_overhead_us"] = best[f"client_{name}_{kind}_us"] - bare_us
+        if baseline is not None:
+            best[f"ratio_client_{kind}_aivitals_vs_openlit"] = (
+                best[f"client_aivitals_{kind}_overhead_us"] / best[f"client_openlit_{kind}_overhead_us"])
+    return best
+
+
 def import_seconds(module: str, runs: int = 7) -> float:
     code = f"import time; s = time.perf_counter(); import {module}; print(time.perf_counter() - s)"
     times = [float(subprocess.check_output([sys.executable, "-X", "frozen_modules=on", "-c", code]))
@@ -114,10 +313,15 @@ def import_seconds(module: str, runs: int = 7) -> float:
     return sorted(times)[runs // 2]
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     import aivitals
 
-    calls = 200_000
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--calls", type=int, default=200_000, help="decorated calls per measurement")
+    parser.add_argument("--client-calls", type=int, default=400, help="OpenAI client calls per measurement")
+    parser.add_argument("--client-rounds", type=int, default=7, help="interleaved client rounds; the fastest is kept")
+    args = parser.parse_args(argv)
+    calls = args.calls
     tracker = aivitals.Tracker(CollectorRegistry())
     tracked = tracker.track(model="gpt-4o-mini")(model_call)
     tracked_async = tracker.track(model="gpt-4o-mini")(async_model_call)
@@ -143,9 +347,10 @@ def main() -> None:
     figures["import_prometheus_client_s"] = import_seconds("prometheus_client")
     figures["import_aivitals_s"] = import_seconds("aivitals")
     figures["ratio_import"] = figures["import_aivitals_s"] / figures["import_prometheus_client_s"]
-    for key, value in figures.items():
-        print(f"{key:36s} {value:12.3f}")
-    print(json.dumps({k: round(v, 4) for k, v in figures.items()}, sort_keys=True))
+    report: dict[str, Any] = {**figures, **client_figures(args.client_calls, args.client_rounds)}
+    for key, value in report.items():
+        print(f"{key:40s} {value:12.3f}" if isinstance(value, float) else f"{key:40s} {value}")
+    print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in report.items()}, sort_keys=True))
 
 
 if __name__ == "__main__":
