@@ -266,7 +266,7 @@ def read_response(response: Any) -> tuple[Counts | None, bool] | None:
                 reasoning = (details.get("reasoning_tokens") or 0) if type(details) is dict else 0
                 if (type(prompt) is int and type(completion) is int and type(cached) is int
                         and type(written) is int and type(reasoning) is int
-                        and 0 <= cached and 0 <= written and cached + written <= prompt <= MAX_TOKENS
+                        and cached >= 0 and written >= 0 and cached + written <= prompt <= MAX_TOKENS
                         and 0 <= reasoning <= completion <= MAX_TOKENS
                         and (written or "cache_creation_input_tokens" not in usage)):
                     return (prompt, completion, cached, written, reasoning), _refused_openai_dict(response)
