@@ -27,6 +27,7 @@ from .catalogue import METRICS_BY_NAME, MetricType
 from .catalogue.values import COST_KINDS, OUTCOMES, SDK_STAGES, TOKEN_TYPES
 
 if TYPE_CHECKING:
+    from .aggregates import Aggregates
     from .tracker import Tracker
 
 _SDK_METRICS = (
@@ -99,19 +100,14 @@ class SeriesText:
         return found
 
 
-def _text_of(series: CallSeries) -> SeriesText:
-    text = series.text
-    if text is None:
-        text = series.text = SeriesText(series)
-    return text
-
-
 class TrackerCollector:
     """A custom collector: folds the tracker's buffer, then yields its families."""
 
     def __init__(self, tracker: Tracker) -> None:
         self._tracker = tracker
         self._lines: dict[str, dict[Hashable, Any]] = {name: {} for name in _SDK_METRICS}
+        #: Each call series' rendered lines, made on its first scrape (a series' labels never change).
+        self._texts: dict[tuple[str, str, str, str], SeriesText] = {}
         self._build = Line(SPECS[_BUILD].sample_name(), {"version": __version__})
 
     def describe(self) -> Iterator[Metric]:
@@ -121,9 +117,8 @@ class TrackerCollector:
     def collect(self) -> Iterator[Metric]:
         tracker = self._tracker
         try:
-            with tracker._fold_lock:
-                tracker._fold()
-                families = self._families()
+            with tracker.aggregates.snapshot() as aggregates:
+                families = self._families(aggregates)
         except Exception as exc:
             tracker.health.error("collect", exc)
             return
@@ -144,8 +139,8 @@ class TrackerCollector:
             found = cache[key] = _hist_lines(name, key, hist)
         return found
 
-    def _families(self) -> list[Metric]:
-        t = self._tracker
+    def _families(self, t: Aggregates) -> list[Metric]:
+        texts = self._texts
         f = {name: RenderedFamily(spec) for name, spec in SPECS.items()}
         requests, errors = f[_REQUESTS].rows.append, f[_ERRORS].rows.append
         duration, ttft, tpot = f[_DURATION].hists.append, f[_TTFT].hists.append, f[_TPOT].hists.append
@@ -157,7 +152,9 @@ class TrackerCollector:
         unmetered: dict[tuple[str, ...], float] = {}
         gpu_seconds: dict[tuple[str, ...], float] = {}
         for s in t.call_series():
-            text = s.text or _text_of(s)
+            text = texts.get(s.labels)
+            if text is None:
+                text = texts[s.labels] = SeriesText(s)
             for line, count in zip(text.requests, s.outcomes, strict=True):
                 if count:
                     requests((line, count))
@@ -196,23 +193,23 @@ class TrackerCollector:
             if s.gpu_seconds:
                 gpu_key = (service, model)
                 gpu_seconds[gpu_key] = gpu_seconds.get(gpu_key, 0.0) + s.gpu_seconds
-        line = self._line
+        line_of = self._line
         for name, totals in ((_COST, costs), (_UNPRICED, unpriced), (_UNMETERED, unmetered),
                              (_GPU_SECONDS, gpu_seconds)):
-            f[name].rows.extend([(line(name, key), value) for key, value in totals.items()])
-        f[_CACHE].rows.extend([(line(_CACHE, key), count) for key, count in t.cache.items()])
-        f[_OVERRIDES].rows.extend([(line(_OVERRIDES, key), count) for key, count in t.overrides.items()])
+            f[name].rows.extend([(line_of(name, key), value) for key, value in totals.items()])
+        f[_CACHE].rows.extend([(line_of(_CACHE, key), count) for key, count in t.cache.items()])
+        f[_OVERRIDES].rows.extend([(line_of(_OVERRIDES, key), count) for key, count in t.overrides.items()])
         f[_SCORE].hists.extend([(self._hist(_SCORE, key, hist), list(hist.counts), hist.sum)
                                 for key, hist in t.scores.items()])
-        f[_EVALUATIONS].rows.extend([(line(_EVALUATIONS, key), count) for key, count in t.evaluations.items()])
-        f[_PII].rows.extend([(line(_PII, key), count) for key, count in t.pii.items()])
+        f[_EVALUATIONS].rows.extend([(line_of(_EVALUATIONS, key), count) for key, count in t.evaluations.items()])
+        f[_PII].rows.extend([(line_of(_PII, key), count) for key, count in t.pii.items()])
         for key, (outcomes, value) in t.outcomes.items():
-            f[_OUTCOMES].rows.append((line(_OUTCOMES, key), outcomes))
-            f[_VALUE].rows.append((line(_VALUE, key), value))
+            f[_OUTCOMES].rows.append((line_of(_OUTCOMES, key), outcomes))
+            f[_VALUE].rows.append((line_of(_VALUE, key), value))
         errors_by_stage = t.health.errors
         for stage in SDK_STAGES:  # zeros included, so rate() works from the first error
-            f[_SDK_ERRORS].rows.append((line(_SDK_ERRORS, (stage,)), errors_by_stage.get(stage, 0)))
+            f[_SDK_ERRORS].rows.append((line_of(_SDK_ERRORS, (stage,)), errors_by_stage.get(stage, 0)))
         for label, count in t.health.folded.items():
-            f[_FOLDED].rows.append((line(_FOLDED, (label,)), count))
+            f[_FOLDED].rows.append((line_of(_FOLDED, (label,)), count))
         f[_BUILD].rows.append((self._build, 1.0))
         return list(f.values())

@@ -24,8 +24,12 @@ class MultiprocessMirror:
     def __init__(self, tracker: Tracker, interval: float = 1.0) -> None:
         from prometheus_client import values
 
+        from ._collector import TrackerCollector
+
         self._value_class = values.ValueClass
         self._tracker = tracker
+        #: One collector for the mirror's life, so its rendered lines are made once.
+        self._collector = TrackerCollector(tracker)
         self._values: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, args=(interval,), name="aivitals-multiprocess",
@@ -43,12 +47,7 @@ class MultiprocessMirror:
 
     def sync(self) -> None:
         try:
-            from ._collector import TrackerCollector
-
-            with self._tracker._fold_lock:
-                self._tracker._fold()
-                families = TrackerCollector(self._tracker)._families()
-            self._write(families)
+            self._write(self._collector.collect())  # folds first; counts its own failures
         except Exception as exc:
             self._tracker.health.error("collect", exc)
 

@@ -12,8 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from prometheus_client.utils import floatToGoString
-
 from ._health import Health
 from .catalogue.values import (
     COST_KINDS,
@@ -66,18 +64,6 @@ class Hist:
         counts[-1] += len(values) - below
         self.sum += total
 
-    def cumulative(self) -> list[tuple[str, float]]:
-        out: list[tuple[str, float]] = []
-        total = 0
-        for bound, count in zip(self.bounds, self.counts, strict=False):
-            total += count
-            out.append((_le(bound), total))
-        out.append(("+Inf", total + self.counts[-1]))
-        return out
-
-
-def _le(bound: float) -> str:
-    return floatToGoString(bound)
 
 
 @dataclass
@@ -110,7 +96,7 @@ class CallSeries:
     """Everything recorded about calls with one (service, model, operation, provider)."""
 
     __slots__ = ("duration", "errors", "gpu_seconds", "health", "labels", "metered", "outcomes",
-                 "pending_durations", "pending_responses", "price", "text", "tokens", "tokens_in", "tokens_out",
+                 "pending_durations", "pending_responses", "price", "tokens", "tokens_in", "tokens_out",
                  "tpot", "ttft", "unmetered", "unpriced")
 
     def __init__(self, labels: tuple[str, str, str, str], price: Price | None, health: Health) -> None:
@@ -132,7 +118,6 @@ class CallSeries:
         self.pending_durations: list[float] = []
         self.pending_responses: list[Any] = []
         self.gpu_seconds = 0.0
-        self.text: Any = None  # the exposition's rendered label text, made on the first scrape (_collector.py)
 
     # -- fold targets ------------------------------------------------------------------
     def fold_pending(self) -> None:

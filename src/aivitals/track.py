@@ -62,6 +62,7 @@ class Track:
     def __init__(self, tracker: Tracker, model: str | None, operation: str, provider: str | None,
                  extract: Callable[[Any], Usage | None] | None) -> None:
         self.tracker = tracker
+        aggregates = self._aggregates = tracker.aggregates
         self.model = model
         self.operation = operation
         self.provider = provider
@@ -69,11 +70,11 @@ class Track:
         try:
             if model is None:
                 static = (operation, provider, extract)
-                add_dynamic = tracker.add_dynamic
+                add_dynamic = aggregates.add_dynamic
                 self._series = None
                 self.apply: Callable[[Any, Any], None] = lambda d, r: add_dynamic(static, (d, r))
             else:
-                series = self._series = tracker.series(model, operation, provider)
+                series = self._series = aggregates.series(model, operation, provider)
                 self.apply = lambda d, r: series.add_result(d, r, extract)
         except Exception as exc:  # never break the user's import because of us
             tracker.health.error("decorate", exc)
@@ -88,12 +89,12 @@ class Track:
                 state.error_type = self.tracker.labels.value("error_type", state.error_type)
             state.extract = self.extract
             if self._series is not None and state.model is None:
-                self.tracker.append((self._series.add_state, duration, state))
+                self._aggregates.append((self._series.add_state, duration, state))
             else:
                 static = (self.operation, self.provider, self.extract)
                 if state.model is None:
                     state.model = self.model
-                self.tracker.append((self.tracker.add_dynamic, static, (duration, state)))
+                self._aggregates.append((self._aggregates.add_dynamic, static, (duration, state)))
         except Exception as exc:
             self.tracker.health.error("record", exc)
 
@@ -133,11 +134,12 @@ class Track:
         series = self._series
         if series is None or self.extract is not None:
             return None
-        tracker = self.tracker
-        return series.pending_durations.append, series.pending_responses, tracker.buffer_size, tracker.fold_soon
+        aggregates = self._aggregates
+        return (series.pending_durations.append, series.pending_responses, aggregates.buffer_size,
+                aggregates.fold_soon)
 
     def _wrap_sync(self, fn: Callable[..., Any]) -> Callable[..., Any]:
-        append = self.tracker.append
+        append = self._aggregates.append
         clock = self.tracker.clock
         apply = self.apply
         failed = self.failed
@@ -181,7 +183,7 @@ class Track:
         return tracked
 
     def _wrap_async(self, fn: Callable[..., Any]) -> Callable[..., Any]:
-        append = self.tracker.append
+        append = self._aggregates.append
         clock = self.tracker.clock
         apply = self.apply
         failed = self.failed

@@ -9,17 +9,14 @@ it sees every call that has returned.
 from __future__ import annotations
 
 import os
-import threading
-from collections import deque
 from collections.abc import Callable
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from ._health import Health
 from ._labels import LabelGuard
-from ._series import SCORE, CallSeries, CallState, Hist, response_model
-from .catalogue.values import OTHER
-from .inputs import InvalidInput, amount, flag, fraction
+from ._series import CallSeries
+from .aggregates import Aggregates
 from .pricing import PriceTable, PriceTableError
 from .pricing import load as load_prices
 from .pricing import shipped as shipped_prices
@@ -27,12 +24,6 @@ from .usage import Usage
 
 if TYPE_CHECKING:
     from .track import Track
-
-Record = tuple[Callable[[Any, Any], None], Any, Any]
-
-#: One business outcome worth a trillion dollars is a unit mistake, not revenue.
-MAX_OUTCOME_USD = 1e12
-
 
 class Tracker:
     """Records model calls into its own aggregates, exposed by a collector on ``registry``.
@@ -60,17 +51,7 @@ class Tracker:
         self.labels = LabelGuard(self.health, {"model": max_models})
         self.service = self.labels.value("service", service or os.environ.get("AIVITALS_SERVICE", "default"))
         self.prices = self._load_prices(prices)
-        self.buffer_size = buffer_size
-        self._buffer: deque[Record] = deque()
-        self._fold_lock = threading.Lock()
-        self._series: dict[tuple[str, str, str, str], CallSeries] = {}
-        self._series_lock = threading.Lock()
-        self.cache: dict[tuple[str, str, str, str], int] = {}
-        self.overrides: dict[tuple[str, str, str], int] = {}
-        self.scores: dict[tuple[str, str, str, str], Hist] = {}
-        self.evaluations: dict[tuple[str, str, str, str, str], int] = {}
-        self.pii: dict[tuple[str, str, str, str], int] = {}
-        self.outcomes: dict[tuple[str, str], list[float]] = {}
+        self._aggregates = Aggregates(self.service, self.labels, self.health, self.prices, buffer_size)
         self._collector: Any = None
         if multiprocess is None:
             multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
@@ -126,36 +107,36 @@ class Tracker:
 
     def record_cache(self, cache: str, hit: bool, *, model: str | None = None) -> None:
         """One cache lookup (``prompt``, ``embedding``, ``retrieval``, ``semantic``)."""
-        self._append(self._add_cache, (model, cache), hit)
+        self._record(self._aggregates.add_cache, (model, cache), hit)
 
     def record_quality(self, evaluator: str, score: float, *, model: str | None = None, method: str = "app") -> None:
         """A quality score in 0..1 from an evaluator (``groundedness``, ``context_recall``, ...).
 
         ``method`` says how it was scored: ``app`` by the application; aivitals' evaluators pass their own.
         """
-        self._append(self._add_score, (model, evaluator, method), score)
+        self._record(self._aggregates.add_score, (model, evaluator, method), score)
 
     def record_evaluation(self, evaluator: str, passed: bool, *, model: str | None = None,
                           method: str = "app") -> None:
         """A pass/fail verdict (``hallucination``: passed=False means an unsupported claim)."""
-        self._append(self._add_verdict, (model, evaluator, method), passed)
+        self._record(self._aggregates.add_verdict, (model, evaluator, method), passed)
 
     def record_override(self, action: str, *, model: str | None = None) -> None:
         """A suggestion shown (``suggested``), ``overridden`` by a person, or an override ``reversed``."""
-        self._append(self._add_override, model, action)
+        self._record(self._aggregates.add_override, model, action)
 
     def record_pii(self, kind: str, *, model: str | None = None, method: str = "app") -> None:
         """A response in which personal data or a secret of ``kind`` was detected."""
-        self._append(self._add_pii, (model, method), kind)
+        self._record(self._aggregates.add_pii, (model, method), kind)
 
     def record_outcome(self, kind: str, *, value_usd: float = 0.0, cohort: str = "treatment") -> None:
         """A business outcome the AI contributed to (a resolved ticket, a converted lead), with its value."""
-        self._append(self._add_outcome, (kind, cohort), value_usd)
+        self._record(self._aggregates.add_outcome, (kind, cohort), value_usd)
 
     def flush(self) -> None:
         """Fold every buffered record into the aggregates now."""
-        with self._fold_lock:
-            self._fold()
+        with self._aggregates.snapshot():
+            pass
 
     def collector(self) -> Any:
         """The prometheus_client collector exposing this tracker's series."""
@@ -166,115 +147,13 @@ class Tracker:
         return self._collector
 
     def call_series(self) -> list[CallSeries]:
-        with self._series_lock:
-            return list(self._series.values())
+        """The call series recorded so far (benchmarks and tests read their totals)."""
+        return self._aggregates.call_series()
 
-    # -- internals -------------------------------------------------------------------------
-    def series(self, model: str | None, operation: str, provider: str | None) -> CallSeries:
-        """The series for these labels, created once; raw values are folded here."""
-        model_value = self.labels.value("model", model) if model is not None else "unknown"
-        price = self.prices.get(model_value) if model_value not in (OTHER, "unknown") else None
-        if provider is None:
-            provider = price.provider if price is not None else OTHER
-        key = (self.service, model_value, self.labels.value("operation", operation),
-               self.labels.value("provider", provider))
-        with self._series_lock:
-            found = self._series.get(key)
-            if found is None:
-                found = self._series[key] = CallSeries(key, price, self.health)
-            return found
+    @property
+    def aggregates(self) -> Aggregates:
+        """What this tracker recorded; read it through ``aggregates.snapshot()``, which folds first."""
+        return self._aggregates
 
-    def append(self, record: Record) -> None:
-        buffer = self._buffer
-        buffer.append(record)
-        if len(buffer) >= self.buffer_size:
-            self.fold_soon()
-
-    def fold_soon(self) -> None:
-        """Fold now on this thread unless another thread is already folding."""
-        if self._fold_lock.acquire(blocking=False):
-            try:
-                self._fold()
-            finally:
-                self._fold_lock.release()
-
-    def _append(self, apply: Callable[[Any, Any], None], a: Any, b: Any) -> None:
-        self.append((apply, a, b))
-
-    def _fold(self) -> None:
-        health = self.health
-        for series in self.call_series():
-            try:
-                series.fold_pending()
-            except Exception as exc:
-                health.error("fold", exc)
-        pop = self._buffer.popleft
-        while True:
-            try:
-                apply, a, b = pop()
-            except IndexError:
-                return
-            try:
-                apply(a, b)
-            except InvalidInput as exc:
-                health.error("record", exc)
-            except Exception as exc:
-                health.error("fold", exc)
-
-    def _model(self, model: str | None) -> str:
-        return self.labels.value("model", model) if model is not None else "unknown"
-
-    # The fold targets below validate what user code passed (``inputs``); a value that
-    # cannot enter an aggregate raises InvalidInput, which _fold counts as an SDK error.
-    def _add_cache(self, key: tuple[str | None, str], hit: Any) -> None:
-        found = flag(hit)
-        labels = (self.service, self._model(key[0]), self.labels.value("cache", key[1]), "hit" if found else "miss")
-        self.cache[labels] = self.cache.get(labels, 0) + 1
-
-    def _add_score(self, key: tuple[str | None, str, str], score: Any) -> None:
-        value = fraction(score)
-        labels = (self.service, self._model(key[0]), self.labels.value("evaluator", key[1]),
-                  self.labels.value("method", key[2]))
-        hist = self.scores.get(labels)
-        if hist is None:
-            hist = self.scores[labels] = Hist(SCORE)
-        hist.observe(value)
-
-    def _add_verdict(self, key: tuple[str | None, str, str], passed: Any) -> None:
-        labels = (self.service, self._model(key[0]), self.labels.value("evaluator", key[1]),
-                  self.labels.value("method", key[2]), "pass" if flag(passed) else "fail")
-        self.evaluations[labels] = self.evaluations.get(labels, 0) + 1
-
-    def _add_override(self, model: str | None, action: str) -> None:
-        labels = (self.service, self._model(model), self.labels.value("action", action))
-        self.overrides[labels] = self.overrides.get(labels, 0) + 1
-
-    def _add_pii(self, key: tuple[str | None, str], kind: str) -> None:
-        labels = (self.service, self._model(key[0]), self.labels.value("pii_kind", kind),
-                  self.labels.value("method", key[1]))
-        self.pii[labels] = self.pii.get(labels, 0) + 1
-
-    def _add_outcome(self, key: tuple[str, str], value_usd: Any) -> None:
-        value = amount(value_usd, MAX_OUTCOME_USD)
-        labels = (self.labels.value("outcome_kind", key[0]), self.labels.value("cohort", key[1]))
-        totals = self.outcomes.get(labels)
-        if totals is None:
-            totals = self.outcomes[labels] = [0.0, 0.0]
-        totals[0] += 1
-        totals[1] += value
-
-    def add_dynamic(self, static: tuple[str, str | None, Callable[[Any], Usage | None] | None],
-                    payload: tuple[float, Any]) -> None:
-        """A call tracked with ``model=None``: the series is chosen from the response."""
-        operation, provider, extract = static
-        duration, result = payload
-        state = result if isinstance(result, CallState) else None
-        response = state.response if state is not None else result
-        model = state.model if state is not None else None
-        if model is None:
-            model = response_model(response)
-        series = self.series(model, operation, provider)
-        if state is not None:
-            series.add_state(duration, state)
-        else:
-            series.add_result(duration, result, extract)
+    def _record(self, apply: Callable[[Any, Any], None], a: Any, b: Any) -> None:
+        self._aggregates.record(apply, a, b)
