@@ -7,10 +7,10 @@ use. Build your own ``Tracker(registry=...)`` to keep it out of the global one.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from ._version import __version__
+from .default import configure, default_tracker
 from .exposition import generate_latest, make_asgi_app, make_wsgi_app, start_http_server
 from .pricing import PriceTable, PriceTableError
 from .track import Call, Track
@@ -42,36 +42,6 @@ __all__ = [
     "track",
     "uninstrument",
 ]
-
-_default: Tracker | None = None
-_default_lock = threading.Lock()
-
-
-def configure(**kwargs: Any) -> Tracker:
-    """Create the default tracker with these Tracker arguments (call once, before the first track)."""
-    global _default
-    import prometheus_client
-
-    with _default_lock:
-        if _default is not None:
-            prometheus_client.REGISTRY.unregister(_default.collector())
-            if _default.evaluator is not None and _default.evaluator.collector is not None:
-                prometheus_client.REGISTRY.unregister(_default.evaluator.collector)
-                _default.evaluator.stop()
-        _default = Tracker(prometheus_client.REGISTRY, **kwargs)
-        return _default
-
-
-def default_tracker() -> Tracker:
-    """The tracker behind ``aivitals.track``, registered on prometheus_client.REGISTRY."""
-    global _default
-    if _default is None:
-        with _default_lock:
-            if _default is None:
-                import prometheus_client
-
-                _default = Tracker(prometheus_client.REGISTRY)
-    return _default
 
 
 def track(model: str | None = None, operation: str = "chat", provider: str | None = None, **kwargs: Any) -> Track:

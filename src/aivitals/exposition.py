@@ -45,7 +45,7 @@ def _registry(registry: Any) -> Any:
     """
     if registry is not None:
         return registry
-    from . import default_tracker
+    from .default import default_tracker
 
     default_tracker()  # the default tracker's collector registered, or its multiprocess mirror running
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
