@@ -15,6 +15,7 @@ from __future__ import annotations
 import atexit
 import random
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ from .suite import Evaluation, Suite, default_evaluators
 
 #: Responses longer than this (characters) are cut before evaluation, and counted.
 MAX_CHARS = 100_000
+#: How often the idle thread looks at the queue: the most an evaluation waits before it starts.
+POLL_SECONDS = 0.05
 #: Scores that go into aivitals_quality_score, by evaluator.
 _SCORED = ("groundedness", "context_precision", "context_recall", "toxicity")
 
@@ -78,9 +81,8 @@ class Worker:
         self.counts: dict[tuple[str | None, str], int] = {}
         self._count_lock = threading.Lock()
         self._queue: deque[Item] = deque()
-        self._wake = threading.Event()
-        self._idle = threading.Event()
-        self._idle.set()
+        self._wake = threading.Event()  # set only to stop or drain: the thread polls the queue
+        self._busy = False
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._stopping = False
@@ -101,10 +103,8 @@ class Worker:
                 self._count(model, "dropped")
                 return False
             self._queue.append((model, response, question, contexts, user_input))
-            self._idle.clear()
             if self._thread is None:
                 self._start()
-            self._wake.set()
             return True
         except Exception:
             return False
@@ -119,11 +119,12 @@ class Worker:
 
     def _run(self) -> None:
         while not self._stopping:
+            self._busy = True  # before the pop, so drain() never sees an item in hand as idle
             try:
                 item = self._queue.popleft()
             except IndexError:
-                self._idle.set()
-                self._wake.wait(0.5)
+                self._busy = False
+                self._wake.wait(POLL_SECONDS)  # polled, not signalled: a submit pays no wake-up
                 self._wake.clear()
                 continue
             self._process(item)
@@ -171,8 +172,13 @@ class Worker:
     # -- tests and shutdown -----------------------------------------------------------------------
     def drain(self, timeout: float = 10.0) -> bool:
         """Wait until the queue is empty and the last item evaluated; False on timeout."""
-        self._wake.set()
-        return self._idle.wait(timeout) and not self._queue
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._wake.set()
+            if not self._queue and not self._busy:
+                return True
+            time.sleep(0.005)
+        return False
 
     def stop(self, timeout: float = 2.0) -> None:
         """Stop the thread and wait up to ``timeout`` for the item in hand (queued ones are dropped).
