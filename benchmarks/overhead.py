@@ -22,6 +22,7 @@ import asyncio
 import functools
 import importlib
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -249,6 +250,18 @@ def streamed_call(client: Any) -> Callable[[], Any]:
         model="gpt-4o-mini", messages=MESSAGES, stream=True)]
 
 
+def usage_streamed_call(client: Any) -> Callable[[], Any]:
+    """A stream that asks for usage itself (the README's pattern): the exchange aivitals makes of a default stream."""
+    return lambda: [chunk.choices[0].delta.content if chunk.choices else chunk.usage for chunk in
+                    client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True,
+                                                   stream_options={"include_usage": True})]
+
+
+#: What is measured: the plain call, a default stream, a stream that asks for usage.
+KINDS: tuple[tuple[str, Callable[[Any], Callable[[], Any]]], ...] = (
+    ("plain", plain_call), ("stream", streamed_call), ("stream_usage", usage_streamed_call))
+
+
 def openlit_baseline(workdir: Path) -> tuple[OpenLIT | None, str]:
     try:
         baseline = OpenLIT(workdir)
@@ -259,8 +272,37 @@ def openlit_baseline(workdir: Path) -> tuple[OpenLIT | None, str]:
     return baseline, baseline.name
 
 
-def client_figures(calls: int, rounds: int) -> dict[str, Any]:
-    """µs per OpenAI client call: bare, aivitals.instrument(client), OpenLIT; interleaved rounds, fastest kept."""
+Variant = tuple[str, Any, "OpenLIT | None"]
+
+
+def timed_blocks(variants: list[Variant], blocks: int, block: int) -> dict[str, list[float]]:
+    """µs per call of each variant and kind, over ``blocks`` short blocks taken in turn.
+
+    Short blocks in rotating order put the variants side by side in time, so a
+    neighbour's load on this machine slows all of them alike; the figures then
+    compare block with block (paired), not one variant's quiet minute with another's busy one.
+    """
+    times: dict[str, list[float]] = {}
+    for turn in range(blocks):
+        for kind, call in KINDS:
+            for name, client, switch in variants[turn % len(variants):] + variants[:turn % len(variants)]:
+                if switch is not None:
+                    switch.on(True)
+                try:
+                    measured = us_per_call(call(client), block)
+                finally:
+                    if switch is not None:
+                        switch.on(False)
+                times.setdefault(f"{name}_{kind}", []).append(measured)
+    return times
+
+
+def client_figures(blocks: int, block: int) -> dict[str, Any]:
+    """µs per OpenAI client call: bare, aivitals.instrument(client) and OpenLIT, with overheads and ratios.
+
+    ``client_X_us`` is the median block; ``client_X_overhead_us`` the median of the
+    block-by-block differences from the bare call's block in the same turn.
+    """
     try:
         http_library()
     except ImportError as exc:
@@ -270,40 +312,32 @@ def client_figures(calls: int, rounds: int) -> dict[str, Any]:
     bare, instrumented = fake_client(), fake_client()
     tracker = aivitals.Tracker(CollectorRegistry())
     tracker.instrument(instrumented)  # this client's resources only, before OpenLIT wraps the class
-    best: dict[str, Any] = {}
+    figures: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as workdir:
-        baseline, best["client_baseline"] = openlit_baseline(Path(workdir))
-        variants: list[tuple[str, Any, OpenLIT | None]] = [("bare", bare, None), ("aivitals", instrumented, None)]
+        baseline, figures["client_baseline"] = openlit_baseline(Path(workdir))
+        variants: list[Variant] = [("bare", bare, None), ("aivitals", instrumented, None)]
         if baseline is not None:
             variants.append(("openlit", bare, baseline))
         try:
-            for _ in range(rounds):
-                for kind, call in (("plain", plain_call), ("stream", streamed_call)):
-                    for name, client, switch in variants:
-                        if switch is not None:
-                            switch.on(True)
-                        try:
-                            measured = us_per_call(call(client), calls)
-                        finally:
-                            if switch is not None:
-                                switch.on(False)
-                        key = f"client_{name}_{kind}_us"
-                        best[key] = min(best.get(key, float("inf")), measured)
+            times = timed_blocks(variants, blocks, block)
         finally:
             aivitals.uninstrument()
+    calls = len(KINDS) * blocks * block
     tracker.flush()
     counted = sum(sum(series.outcomes) for series in tracker.call_series())
-    assert counted == 2 * calls * rounds, f"aivitals counted {counted} of {2 * calls * rounds} calls"
+    assert counted == calls, f"aivitals counted {counted} of {calls} calls"
     if baseline is not None:
-        baseline.check(2 * calls * rounds)
-    for kind in ("plain", "stream"):
-        for name, _, _ in variants[1:]:
-            bare_us = best[f"client_bare_{kind}_us"]
-            best[f"client_{name}_{kind}_overhead_us"] = best[f"client_{name}_{kind}_us"] - bare_us
+        baseline.check(calls)
+    for kind, _ in KINDS:
+        for name, _, _ in variants:
+            figures[f"client_{name}_{kind}_us"] = statistics.median(times[f"{name}_{kind}"])
+            if name != "bare":
+                figures[f"client_{name}_{kind}_overhead_us"] = statistics.median(
+                    t - b for t, b in zip(times[f"{name}_{kind}"], times[f"bare_{kind}"], strict=True))
         if baseline is not None:
-            best[f"ratio_client_{kind}_aivitals_vs_openlit"] = (
-                best[f"client_aivitals_{kind}_overhead_us"] / best[f"client_openlit_{kind}_overhead_us"])
-    return best
+            figures[f"ratio_client_{kind}_aivitals_vs_openlit"] = (
+                figures[f"client_aivitals_{kind}_overhead_us"] / figures[f"client_openlit_{kind}_overhead_us"])
+    return figures
 
 
 def import_seconds(module: str, runs: int = 7) -> float:
@@ -318,8 +352,8 @@ def main(argv: list[str] | None = None) -> None:
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=200_000, help="decorated calls per measurement")
-    parser.add_argument("--client-calls", type=int, default=400, help="OpenAI client calls per measurement")
-    parser.add_argument("--client-rounds", type=int, default=7, help="interleaved client rounds; the fastest is kept")
+    parser.add_argument("--client-blocks", type=int, default=60, help="turns of OpenAI client calls per variant")
+    parser.add_argument("--client-block", type=int, default=10, help="OpenAI client calls in one timed block")
     args = parser.parse_args(argv)
     calls = args.calls
     tracker = aivitals.Tracker(CollectorRegistry())
@@ -347,7 +381,7 @@ def main(argv: list[str] | None = None) -> None:
     figures["import_prometheus_client_s"] = import_seconds("prometheus_client")
     figures["import_aivitals_s"] = import_seconds("aivitals")
     figures["ratio_import"] = figures["import_aivitals_s"] / figures["import_prometheus_client_s"]
-    report: dict[str, Any] = {**figures, **client_figures(args.client_calls, args.client_rounds)}
+    report: dict[str, Any] = {**figures, **client_figures(args.client_blocks, args.client_block)}
     for key, value in report.items():
         print(f"{key:40s} {value:12.3f}" if isinstance(value, float) else f"{key:40s} {value}")
     print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in report.items()}, sort_keys=True))
