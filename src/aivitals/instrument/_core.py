@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..track import Track, _Stream, classify
-from ..usage import usage_of_chunk
+from ..usage import chunk_model, chunk_refused, usage_of_chunk
 
 if TYPE_CHECKING:
     from ..tracker import Tracker
@@ -210,6 +210,40 @@ def take_usage(stream: _Stream, chunk: Any) -> None:
         stream.track.tracker.health.error("usage", exc)
 
 
+def record_chunk(stream: _Stream, chunk: Any) -> None:
+    """``stream.chunk(chunk)``, reading an OpenAI chat chunk only where that shape keeps usage and refusals.
+
+    ``stream.chunk`` also looks for usage on ``chunk.message`` and ``chunk.response``
+    (Anthropic's and the Responses API's places): on the client's pydantic chunk each
+    absent attribute is an AttributeError raised and caught, ~3 µs, most of what a
+    stream cost. Any other chunk, or one whose attributes raise, takes ``stream.chunk``.
+    """
+    if type(chunk).__name__ != "ChatCompletionChunk":
+        stream.chunk(chunk)
+        return
+    try:
+        has_usage, has_choices = chunk.usage is not None, bool(chunk.choices)
+    except Exception:
+        stream.chunk(chunk)
+        return
+    stream.chunk(None)  # the timing alone: None has nothing to read
+    try:
+        state = stream.state
+        if has_usage:
+            usage = usage_of_chunk(chunk)
+            if usage is not None:
+                if state.usage is None:
+                    state.usage = usage
+                else:
+                    state.usage.merge_max(usage)
+        if has_choices and not state.refused and chunk_refused(chunk):
+            state.refused = True
+        if state.model is None and stream.track.model is None:
+            state.model = chunk_model(chunk)
+    except Exception as exc:
+        stream.track.tracker.health.error("stream", exc)
+
+
 def measured(iterator: Iterator[Any], recorder: CallRecorder) -> Iterator[Any]:
     """Yield the stream's chunks unchanged, timing each; the usage chunk we asked for is kept back."""
     stream = recorder.stream()
@@ -221,7 +255,7 @@ def measured(iterator: Iterator[Any], recorder: CallRecorder) -> Iterator[Any]:
             if hide and hidden_usage_chunk(chunk):
                 take_usage(stream, chunk)
                 continue
-            stream.chunk(chunk)
+            record_chunk(stream, chunk)
             yield chunk
         complete = True
     except BaseException as exc:
@@ -242,7 +276,7 @@ async def measured_async(iterator: AsyncIterator[Any], recorder: CallRecorder) -
             if hide and hidden_usage_chunk(chunk):
                 take_usage(stream, chunk)
                 continue
-            stream.chunk(chunk)
+            record_chunk(stream, chunk)
             yield chunk
         complete = True
     except BaseException as exc:
