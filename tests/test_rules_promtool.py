@@ -56,3 +56,29 @@ def test_every_recording_rule_has_a_value_test() -> None:
         for group in doc["tests"]:
             for case in group.get("promql_expr_test", []):
                 assert case["exp_samples"], f"{case['expr']}: an empty expectation proves nothing"
+
+
+def test_refusal_zero_alerts_a_chat_model_and_never_an_embedding_model_or_a_classifier(built: Path) -> None:
+    """A model that cannot refuse (embeddings, classify) has a refusal rate of exactly 0 by nature."""
+    import yaml
+
+    from aivitals.rules.unittests import _firing
+
+    [warning] = [a for a in all_alerts() if a.name == "AivitalsQualityRefusalRateZero"]
+    annotations = _firing([warning], {"service": "s", "model": "chatty", "method": ""}, 0.0)[0]["exp_annotations"]
+    series = []
+    for model, operation in (("chatty", "chat"), ("embedder", "embeddings"), ("router", "classify")):
+        labels = f'service="s", model="{model}", operation="{operation}", provider="openai"'
+        series.append({"series": f'aivitals_requests_total{{{labels}, outcome="ok"}}', "values": "0+60x500"})
+    test = {"rule_files": ["../aivitals-recording.yaml", "../aivitals-alerts.yaml"], "evaluation_interval": "1m",
+            "tests": [{"interval": "1m", "input_series": series, "alert_rule_test": [{
+                "alertname": "AivitalsQualityRefusalRateZero", "eval_time": "7h10m",
+                "exp_alerts": [{"exp_labels": {"alertname": "AivitalsQualityRefusalRateZero", "area": "quality",
+                                               "severity": "warning", "vital": "refusal_rate", "service": "s",
+                                               "model": "chatty"},
+                                "exp_annotations": annotations}]}]}]}
+    path = built / "alerts" / "tests" / "refusal-zero-operations.yaml"
+    path.write_text(yaml.safe_dump(test))
+    result = subprocess.run(["promtool", "test", "rules", "tests/refusal-zero-operations.yaml"],
+                            cwd=built / "alerts", capture_output=True, text=True, check=False)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from .schema import Dashboard, Derived, Unit
+from .values import CAN_REFUSE
 from .slos import LATENCY_SLO_SECONDS, SLO_WINDOWS
 
 SM = "namespace, service, model"
@@ -113,6 +114,10 @@ _DERIVED: tuple[Derived, ...] = (
             "how many standard errors worse the new release is.", Unit.NONE, (), "none"),
     Derived("suite_model:aivitals_probe_attack_success:zscore", _probe_zscore(PROBE),
             "The same z-score over the whole suite.", Unit.NONE, (), "none"),
+    Derived("service_model:aivitals_refusable_requests:rate1h",
+            f'sum by ({SM}) (rate(aivitals_requests_total{{SEL, operation=~"{"|".join(CAN_REFUSE)}"}}[1h]))',
+            "Calls per second of operations a model can decline (chat, completions, agents): the refusal-zero "
+            "alert applies only where there are some.", Unit.NONE, (), "reqps"),
     Derived("group:aivitals_group_accuracy:ratio",
             _share('sum by (namespace, model, attribute, group) '
                    '(increase(aivitals_group_predictions_total{SEL, correct="true"}[WINDOW]))',

@@ -159,6 +159,8 @@ class Threshold:
     subject: str = ""
     #: An extra PromQL condition joined with ``and`` (the KPI delta alerts only with confidence).
     condition: str = ""
+    #: The labels the condition is joined on, when it carries fewer than the vital (default: all of them).
+    condition_on: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,10 @@ OPERATIONS = (
     OTHER,
 )
 
+#: Operations whose answers a model can decline: a refusal rate of exactly zero means something only for them
+#: (an embedding, a classifier or a reranker cannot refuse).
+CAN_REFUSE = ("chat", "text_completion", "generate_content", "invoke_agent")
+
 PROVIDERS = (
     # OpenTelemetry gen_ai.provider.name values
     "openai",

@@ -221,8 +221,12 @@ VITALS: tuple[Vital, ...] = (
           thresholds=(Threshold(ABOVE, 0.15, 0.30, "Over 15% of users are turned away: the experience degrades.",
                                 "refusal_rate_max", for_="30m", maximum=1.0),
                       Threshold(EQUAL, 0.0, None, "Exactly 0 with traffic: a model that never refuses is "
-                                "bluffing. (With no traffic the ratio is 0/0, no value, and nothing fires.)",
-                                "refusal_rate_zero", for_="6h", maximum=1.0)),
+                                "bluffing. (With no traffic the ratio is 0/0, no value, and nothing fires.) Only "
+                                "for models serving operations that can refuse (chat, completions, agents); an "
+                                "embedding model or a classifier cannot.",
+                                "refusal_rate_zero", for_="6h", maximum=1.0,
+                                condition="service_model:aivitals_refusable_requests:rate1h > 0",
+                                condition_on=("namespace", "service", "model"))),
           grafana_unit="percentunit", record="service_model:aivitals_refusal:ratio_rateWINDOW",
           windows=("1h", "5m")),
     Vital("jailbreak_resistance", 16, "Jailbreak resistance", Q,

@@ -103,7 +103,7 @@ def threshold_alerts(vital: Vital, threshold: Threshold, runbook: str) -> list[A
         limit = effective_threshold(value, threshold.config_key, level.value, default, labels)
         expr = f"{value}\n{threshold.comparison.value}\n (\n  {limit}\n )"
         if threshold.condition:
-            expr = f"(\n{expr}\n)\nand on ({', '.join(labels)})\n{threshold.condition}"
+            expr = f"(\n{expr}\n)\nand on ({', '.join(threshold.condition_on or labels)})\n{threshold.condition}"
         word = crossing(threshold.comparison)
         what = vital.title if not threshold.subject else f"{vital.title} as a share of capacity"
         annotations = {

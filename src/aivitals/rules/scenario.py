@@ -13,6 +13,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from ..catalogue.values import CAN_REFUSE
 from .promql import seconds
 
 SVC = {"service": "chat", "model": "m1"}
@@ -306,6 +307,8 @@ _EXPECTED: dict[str, Callable[[float, float, dict[str, str]], Expected]] = {
     "service_model:aivitals_hallucination:ratio_rate": lambda w, t, sm: _one(_verdict("hallucination", "fail", w),
                                                                              **sm),
     "service_model:aivitals_citation:ratio_rate": lambda w, t, sm: _one(_verdict("citation", "pass", w), **sm),
+    "service_model:aivitals_refusable_requests:rate1h": lambda w, t, sm: _one(
+        rate_sum(REQ, 3600.0, operation=CAN_REFUSE), **sm),
     "service_model:aivitals_refusal:ratio_rate": lambda w, t, sm: _one(
         rate_sum(REQ, w, outcome="refused") / _requests(w), **sm),
     "suite_model:aivitals_jailbreak_resistance:ratio": lambda w, t, sm: _one(

@@ -187,10 +187,13 @@ def _firing(alerts: list[Alert], labels: dict[str, str], value: float) -> list[d
 
 
 def _condition_inputs(t: Threshold, labels: dict[str, str], steps: int) -> list[dict[str, str]]:
+    """The condition's series at a value that meets it (the condition is ``record OP number``)."""
     if not t.condition:
         return []
-    name = t.condition.split()[0]
-    return [{"series": _labels_text(name, labels), "values": f"-3+0x{steps}"}]
+    name, op, number = t.condition.split()
+    limit = float(number)
+    value = (-3.0 if -3.0 < limit else limit - 1) if op.startswith("<") else (limit + 1 if limit >= 0 else 3.0)
+    return [{"series": _labels_text(name, labels), "values": f"{_num(value)}+0x{steps}"}]
 
 
 def _threshold_tests(alerts: list[Alert]) -> list[dict[str, Any]]:
