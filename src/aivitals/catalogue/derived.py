@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from .schema import Dashboard, Derived, Unit
-from .values import CAN_REFUSE
 from .slos import LATENCY_SLO_SECONDS, SLO_WINDOWS
+from .values import CAN_REFUSE
 
 SM = "namespace, service, model"
 M = "namespace, model"

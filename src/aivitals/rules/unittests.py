@@ -192,7 +192,7 @@ def _condition_inputs(t: Threshold, labels: dict[str, str], steps: int) -> list[
         return []
     name, op, number = t.condition.split()
     limit = float(number)
-    value = (-3.0 if -3.0 < limit else limit - 1) if op.startswith("<") else (limit + 1 if limit >= 0 else 3.0)
+    value = (-3.0 if limit > -3.0 else limit - 1) if op.startswith("<") else (limit + 1 if limit >= 0 else 3.0)
     return [{"series": _labels_text(name, labels), "values": f"{_num(value)}+0x{steps}"}]
 
 
