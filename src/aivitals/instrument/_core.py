@@ -210,6 +210,15 @@ def take_usage(stream: _Stream, chunk: Any) -> None:
         stream.track.tracker.health.error("usage", exc)
 
 
+def chat_chunk_refused(chunk: Any) -> bool:
+    """``chunk_refused`` for an OpenAI chat chunk with choices, by direct attribute reads (a third of the time)."""
+    try:
+        first = chunk.choices[0]
+        return bool(first.delta.refusal) or first.finish_reason == "content_filter"
+    except Exception:  # a chunk that does not have this shape after all
+        return chunk_refused(chunk)
+
+
 def record_chunk(stream: _Stream, chunk: Any) -> None:
     """``stream.chunk(chunk)``, reading an OpenAI chat chunk only where that shape keeps usage and refusals.
 
@@ -236,7 +245,7 @@ def record_chunk(stream: _Stream, chunk: Any) -> None:
                     state.usage = usage
                 else:
                     state.usage.merge_max(usage)
-        if has_choices and not state.refused and chunk_refused(chunk):
+        if has_choices and not state.refused and chat_chunk_refused(chunk):
             state.refused = True
         if state.model is None and stream.track.model is None:
             state.model = chunk_model(chunk)
