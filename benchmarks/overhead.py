@@ -275,6 +275,17 @@ def openlit_baseline(workdir: Path) -> tuple[OpenLIT | None, str]:
 Variant = tuple[str, Any, "OpenLIT | None"]
 
 
+def timed(switch: OpenLIT | None, fn: Callable[[], Any], calls: int) -> float:
+    """µs per call of ``fn``, with OpenLIT's wrapper in place for exactly these calls when ``switch`` is given."""
+    if switch is not None:
+        switch.on(True)
+    try:
+        return us_per_call(fn, calls)
+    finally:
+        if switch is not None:
+            switch.on(False)
+
+
 def timed_blocks(variants: list[Variant], blocks: int, block: int) -> dict[str, list[float]]:
     """µs per call of each variant and kind, over ``blocks`` short blocks taken in turn.
 
@@ -282,18 +293,14 @@ def timed_blocks(variants: list[Variant], blocks: int, block: int) -> dict[str, 
     neighbour's load on this machine slows all of them alike; the figures then
     compare block with block (paired), not one variant's quiet minute with another's busy one.
     """
+    for _, call in KINDS:  # a first, untimed call of each: imports, caches and pools warmed alike
+        for _, client, switch in variants:
+            timed(switch, call(client), 1)
     times: dict[str, list[float]] = {}
     for turn in range(blocks):
         for kind, call in KINDS:
             for name, client, switch in variants[turn % len(variants):] + variants[:turn % len(variants)]:
-                if switch is not None:
-                    switch.on(True)
-                try:
-                    measured = us_per_call(call(client), block)
-                finally:
-                    if switch is not None:
-                        switch.on(False)
-                times.setdefault(f"{name}_{kind}", []).append(measured)
+                times.setdefault(f"{name}_{kind}", []).append(timed(switch, call(client), block))
     return times
 
 
@@ -322,7 +329,7 @@ def client_figures(blocks: int, block: int) -> dict[str, Any]:
             times = timed_blocks(variants, blocks, block)
         finally:
             aivitals.uninstrument()
-    calls = len(KINDS) * blocks * block
+    calls = len(KINDS) * (blocks * block + 1)
     tracker.flush()
     counted = sum(sum(series.outcomes) for series in tracker.call_series())
     assert counted == calls, f"aivitals counted {counted} of {calls} calls"
@@ -337,6 +344,9 @@ def client_figures(blocks: int, block: int) -> dict[str, Any]:
         if baseline is not None:
             figures[f"ratio_client_{kind}_aivitals_vs_openlit"] = (
                 figures[f"client_aivitals_{kind}_overhead_us"] / figures[f"client_openlit_{kind}_overhead_us"])
+    # What the client itself spends on the usage a default stream is asked for (aivitals' stream overhead includes it).
+    figures["client_bare_usage_chunk_us"] = statistics.median(
+        u - b for u, b in zip(times["bare_stream_usage"], times["bare_stream"], strict=True))
     return figures
 
 
