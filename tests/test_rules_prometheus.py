@@ -37,10 +37,8 @@ NOT_FED_BY_FIXTURE = {
     "#4 Feature drift, per feature": _DRIFT,
     "#5 Prediction drift": _DRIFT,
 }
-_EVALUATORS = "fed by the LLM safety evaluators (jailbreak probes, PII detector), which a later issue adds"
 #: Panels the demo cannot feed, and why.
 NOT_FED_BY_DEMO = {
-    "#16 Jailbreak resistance": _EVALUATORS,
     "#17 PII and secrets leakage": "the demo leaks an e-mail in 0.4% of answers: a short run may see none",
     "LLM judge calls": "the demo runs no LLM judge (opt-in)",
 }

@@ -20,6 +20,7 @@ from typing import Any
 
 from ..sidecar.client import SidecarClient
 from ..sidecar.settings import Settings
+from .probes import probe_events
 
 KPI = "first_contact_resolution"
 MODEL = "ticket-router-v3"
@@ -75,7 +76,8 @@ class SidecarFeed:
     def start(self) -> None:
         now = time.time()
         self._put({"kind": "training_run", "model": MODEL, "time": now - 19 * 86400},
-                  {"kind": "ground_truth", "model": MODEL, "time": now - 3600})
+                  {"kind": "ground_truth", "model": MODEL, "time": now - 3600},
+                  *probe_events(self._seed, now))
         self._thread.start()
 
     def stop(self) -> None:
