@@ -6,11 +6,14 @@ counter increments); (c) @aivitals.track, sync and async, with tokens and
 cost; (d) an OpenTelemetry SDK span plus a histogram record. Also the import
 time of aivitals next to prometheus_client.
 
-Then µs per OpenAI client call (``client_*`` keys), plain and streamed, over an
-``httpx.MockTransport`` (no network, no server: only the client and the
+Then µs per OpenAI client call (``client_*`` keys) over the client's own
+HTTP library's ``MockTransport`` (no network, no server: only the client and the
 instrumentation cost): the bare client, ``aivitals.instrument(client)``, and
 OpenLIT's instrumentation of the same call (OpenAI instrumentor only, traces and
 metrics to in-memory readers, pricing from a local file, no message content).
+Three calls: plain; a default stream, for which aivitals asks for usage (OpenLIT
+does not, and estimates tokens), so its overhead includes the client parsing one
+more chunk (``client_bare_usage_chunk_us``); a stream that asks for usage itself.
 Missing packages (``pip install 'aivitals[bench]'``) are said in the JSON.
 All in one run; the last line is one JSON object.
 """
