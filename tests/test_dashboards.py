@@ -108,7 +108,7 @@ def test_the_executive_dashboard_has_the_six_tiles_with_colours_sparklines_and_l
         assert tile["options"]["graphMode"] == "area"
         assert tile["links"][0]["url"].startswith("/d/aivitals-") and tile["links"][0]["includeVars"]
     totals = [p["title"] for p in _panels(board) if p["gridPos"]["h"] == 4]
-    assert totals == ["Requests", "Spend", "ROI"]
+    assert totals == ["Requests", "Spend", "Unmetered calls", "ROI"]
 
 
 def test_tile_colours_come_from_the_catalogue_thresholds() -> None:

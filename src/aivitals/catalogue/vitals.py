@@ -161,6 +161,18 @@ VITALS: tuple[Vital, ...] = (
                                 "incidents. Set your own per model.", "cost_per_inference_usd", for_="1h"),),
           grafana_unit="currencyUSD", record="service_model:aivitals_cost_per_inference_usd:rateWINDOW",
           windows=("1h", "1d")),
+    Vital("unmetered_share", None, "Unmetered calls", E,
+          "Share of calls to a token-priced model whose tokens are unknown (a stream abandoned before its usage, "
+          "a provider that sends none, an unreadable shape): their cost is not in the spend, which reads that "
+          "much too low.",
+          Unit.RATIO, ("aivitals_unmetered_requests_total", "aivitals_requests_total"),
+          _rate_ratio("aivitals_unmetered_requests_total{SEL}", "aivitals_requests_total{SEL}", SM),
+          D.ENGINEERING,
+          thresholds=(Threshold(ABOVE, 0.01, None, "Above 1% of calls the spend and every cost vital read low: "
+                                "ask for usage on streams (stream_options include_usage) or use "
+                                "aivitals.instrument().", "unmetered_share_max", for_="1h", maximum=1.0),),
+          grafana_unit="percentunit", record="service_model:aivitals_unmetered:ratio_rateWINDOW",
+          windows=("1h",)),
     Vital("cost_per_outcome", 9, "Cost per business outcome", E,
           "Model spend (plus fixed monthly costs pro rata) per business outcome.",
           Unit.USD, ("aivitals_cost_usd_total", "aivitals_business_outcomes_total",

@@ -40,19 +40,26 @@ def totals() -> list[object]:
     requests = METRICS_BY_NAME["aivitals_requests_total"].name
     spend = METRICS_BY_NAME["aivitals_cost_usd_total"].name
     roi = VITALS_BY_ID["roi"]
+    unmetered = VITALS_BY_ID["unmetered_share"]
     sm = ("namespace", "service", "model")
     return [
         style.stat_panel("Requests", "Model calls in the selected period.", "short",
                          [style.target(f"sum(increase({requests}{{{style.sel(sm)}}}[$__range]))", instant=True)],
-                         width=8, height=4, links=[style.link("Traffic", Dashboard.ENGINEERING.value)]),
-        style.stat_panel("Spend", "Spend on model calls in the selected period, from the price table.",
+                         width=6, height=4, links=[style.link("Traffic", Dashboard.ENGINEERING.value)]),
+        style.stat_panel("Spend", "Spend on model calls in the selected period, from the price table. Calls whose "
+                         "tokens are unknown are not in it: see Unmetered calls beside it.",
                          "currencyUSD",
                          [style.target(f"sum(increase({spend}{{{style.sel(sm)}}}[$__range]))", instant=True)],
-                         width=8, height=4, links=[style.link("Cost", Dashboard.ENGINEERING.value)]),
+                         width=6, height=4, links=[style.link("Cost", Dashboard.ENGINEERING.value)]),
+        style.stat_panel("Unmetered calls", unmetered.description + " The highest of the selected services and "
+                         "models, over the selected period.", unmetered.grafana_unit,
+                         [style.target(f"{_worst(unmetered)}({_period(unmetered.query, sm)})", instant=True)],
+                         tuple(unmetered.thresholds), width=6, height=4,
+                         links=[style.link("Cost", Dashboard.ENGINEERING.value)]),
         style.stat_panel("ROI", roi.description + " Over the selected period; the lowest of the selected "
                          "namespaces, as the tiles show the worst value.", roi.grafana_unit,
                          [style.target(f"{_worst(roi)}({_period(roi.query, ('namespace',))})", instant=True)],
-                         tuple(roi.thresholds), width=8, height=4,
+                         tuple(roi.thresholds), width=6, height=4,
                          links=[style.link("Business", Dashboard.BUSINESS.value)]),
     ]
 

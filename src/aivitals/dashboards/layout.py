@@ -14,7 +14,7 @@ LAYOUT: dict[Dashboard, tuple[tuple[str, tuple[str, ...]], ...]] = {
                      f"{_LAT}:p99_p50_ratio_rate5m", "service_model:aivitals_time_to_first_chunk_seconds:p95_rate5m")),
         ("Errors and SLOs", ("error_rate", "service_model:aivitals_slo_latency_errors:ratio_rateWINDOW")),
         ("Cost and cache", ("cost_per_inference", "service_model:aivitals_cost_usd:rate1h",
-                            "service_model_token_type:aivitals_tokens:rate5m", "cache_hit_rate")),
+                            "service_model_token_type:aivitals_tokens:rate5m", "unmetered_share", "cache_hit_rate")),
         ("Drift", ("distribution_shift", "feature_drift", "prediction_drift")),
     ),
     Dashboard.QUALITY: (

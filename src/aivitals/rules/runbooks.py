@@ -33,6 +33,9 @@ FIRST_STEP: dict[str, str] = {
     "hallucination_rate": "Sample the failing responses; check groundedness and retrieval, then the prompt version.",
     "refusal_rate": "Above the ceiling: check the system prompt and the safety filter version. At exactly zero: "
                     "check the refusal detector still runs and the model still declines out-of-scope requests.",
+    "unmetered_share": "Read aivitals_unmetered_requests_total by unmetered_reason: usage_not_requested and "
+                       "stream_incomplete are fixed by asking for usage on streams; stream_not_consumed by "
+                       "tracking the code that reads the stream.",
     "jailbreak_resistance": "Run `aivitals probe --format json` against the release and read which categories "
                             "fail; tighten the system prompt or the input filter for those before raising the floor.",
     "jailbreak_regression": "Hold the rollout of the new model_version; rerun `aivitals probe --baseline` on both "

@@ -95,6 +95,7 @@ def series() -> list[Series]:
             s += [Series("aivitals_probe_attempts", labels, attempts, False),
                   Series("aivitals_probe_successes", labels, successes, False)]
     s.append(Series("aivitals_sdk_errors_total", {"stage": "cost"}, 1))
+    s.append(Series("aivitals_unmetered_requests_total", {**SVC, "unmetered_reason": "stream_incomplete"}, 1))
     s += [Series("aivitals_confusion_total", {**MODEL, "class_outcome": c}, n) for c, n in CONFUSION.items()]
     for b, (n, correct, conf) in CALIBRATION.items():
         s += [Series("aivitals_calibration_predictions_total", {**MODEL, "bin": b}, n),
@@ -307,6 +308,8 @@ _EXPECTED: dict[str, Callable[[float, float, dict[str, str]], Expected]] = {
     "service_model:aivitals_hallucination:ratio_rate": lambda w, t, sm: _one(_verdict("hallucination", "fail", w),
                                                                              **sm),
     "service_model:aivitals_citation:ratio_rate": lambda w, t, sm: _one(_verdict("citation", "pass", w), **sm),
+    "service_model:aivitals_unmetered:ratio_rate": lambda w, t, sm: _one(
+        rate_sum("aivitals_unmetered_requests_total", w) / _requests(w), **sm),
     "service_model:aivitals_refusable_requests:rate1h": lambda w, t, sm: _one(
         rate_sum(REQ, 3600.0, operation=CAN_REFUSE), **sm),
     "service_model:aivitals_refusal:ratio_rate": lambda w, t, sm: _one(
