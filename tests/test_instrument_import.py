@@ -27,3 +27,12 @@ def test_instrumenting_a_missing_library_patches_nothing_and_says_so_once():
     out = run(code)
     assert out.count("litellm is not installed") == 1 and out.count("anthropic is not installed") == 1
     assert "openai:Completions.create" in out and "litellm:" not in out.splitlines()[-1]
+
+
+def test_instrument_without_a_target_never_imports_litellm_itself():
+    """Importing LiteLLM fetches its price map from the network: aivitals must not be the one to cause it."""
+    code = ("import sys, logging; logging.basicConfig(level=logging.INFO, stream=sys.stdout, format='%(message)s')\n"
+            "import aivitals; print(aivitals.Tracker(None).instrument()); print('litellm' in sys.modules)")
+    lines = run(code).splitlines()
+    assert lines[-1] == "False"
+    assert any("litellm is installed but not imported" in line for line in lines)

@@ -9,6 +9,7 @@ or whose layout aivitals does not recognise, is left alone with one log line.
 from __future__ import annotations
 
 import importlib.util
+import sys
 import threading
 from collections.abc import Callable
 from types import ModuleType
@@ -64,9 +65,18 @@ def _libraries_of(target: Any) -> tuple[str, ...]:
     return ()
 
 
+#: Libraries that reach the network when imported (LiteLLM fetches its price map): instrument() with no
+#: target patches them only once the application has imported them itself, so aivitals never causes a fetch.
+_IMPORT_FETCHES = ("litellm",)
+
+
 def _instrument_one(inst: Instrumentation, library: str, target: Any) -> list[str]:
     if importlib.util.find_spec(library) is None:
         log.info("aivitals: %s is not installed; not instrumented", library)
+        return []
+    if target is None and library in _IMPORT_FETCHES and library not in sys.modules:
+        log.info("aivitals: %s is installed but not imported (importing it fetches its price map); import it "
+                 "before aivitals.instrument(), or call aivitals.instrument(%s)", library, library)
         return []
     client_target = None if target is None or isinstance(target, ModuleType) else target
     try:
