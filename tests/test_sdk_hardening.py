@@ -10,7 +10,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from aivitals import Tracker, Usage
-from aivitals.track import classify
+from aivitals.call import classify
 from conftest import openai_chat, sample
 
 

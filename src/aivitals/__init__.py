@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from ._version import __version__
+from .call import Call
 from .default import configure, default_tracker
 from .exposition import generate_latest, make_asgi_app, make_wsgi_app, start_http_server
 from .pricing import PriceTable, PriceTableError
-from .track import Call, Track
+from .track import Track
 from .tracker import Tracker
 from .usage import Usage
 

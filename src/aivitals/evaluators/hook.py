@@ -7,8 +7,6 @@ call adds one random draw and, on the sampled share, one queue append.
 
 from __future__ import annotations
 
-import functools
-import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -60,35 +58,26 @@ def _submit(worker: Worker, model: str | None, result: Any, args: tuple[Any, ...
         worker._count(model, "error")
 
 
-def evaluating(wrapper: Callable[..., Any], model: str | None, worker: Worker,
-               extract: Extract | None) -> Callable[..., Any]:
-    """``wrapper`` (the tracked function) with the sampled share of its results handed to ``worker``.
+Sample = tuple[Callable[[], float], float, Callable[[Any, tuple[Any, ...], dict[str, Any]], None]]
 
-    Generators are returned as they are: a stream's text is not collected for evaluation.
+
+def sampler(worker: Worker, model: str | None, extract: Extract | None) -> Sample | None:
+    """(draw, rate, submit) for a decorated function of ``model``, or None when its rate is 0.
+
+    The decorator draws after recording the call and, when ``draw() < rate``, calls
+    ``submit(result, args, kwargs)``, which never raises: the whole cost on the calling
+    thread is one draw, and one queue append on the sampled share.
     """
-    if inspect.isgeneratorfunction(wrapper) or inspect.isasyncgenfunction(wrapper):
-        return wrapper
     config = worker.config
     rate = config.per_model.get(model, config.sample_rate) if model is not None else config.sample_rate
-    draw = config.rng
     if rate <= 0.0:
-        return wrapper
-    if inspect.iscoroutinefunction(wrapper):
-        async def evaluated_async(*args: Any, **kwargs: Any) -> Any:
-            result = await wrapper(*args, **kwargs)
-            if draw() < rate:
-                _submit(worker, model, result, args, kwargs, extract)
-            return result
+        return None
 
-        return functools.wraps(wrapper)(evaluated_async)
+    def submit(result: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        _submit(worker, model, result, args, kwargs, extract)
 
-    def evaluated(*args: Any, **kwargs: Any) -> Any:
-        result = wrapper(*args, **kwargs)
-        if draw() < rate:
-            _submit(worker, model, result, args, kwargs, extract)
-        return result
+    return config.rng, rate, submit
 
-    return functools.wraps(wrapper)(evaluated)
 
 
 def submit_handle(worker: Worker, model: str | None, response: Any, context: tuple[str, Any, str | None] | None

@@ -16,7 +16,8 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..track import Track, _Stream, classify
+from ..call import Stream, classify
+from ..track import Track
 from ..usage import chunk_model, chunk_refused, usage_of_chunk
 
 if TYPE_CHECKING:
@@ -174,9 +175,9 @@ class CallRecorder:
         except Exception as exc:
             self.inst.tracker.health.error("record", exc)
 
-    def stream(self) -> _Stream:
+    def stream(self) -> Stream:
         """A stream timer started when the request was, for chunks that arrive later."""
-        stream = _Stream(self._track())
+        stream = Stream(self._track())
         stream.start = self.start
         stream.state.model = self.model
         return stream
@@ -190,7 +191,7 @@ def hidden_usage_chunk(chunk: Any) -> bool:
         return False
 
 
-def end_stream(recorder: CallRecorder, stream: _Stream, exc: BaseException | None, complete: bool) -> None:
+def end_stream(recorder: CallRecorder, stream: Stream, exc: BaseException | None, complete: bool) -> None:
     """Record a stream that ended, failed or was abandoned; a missing usage is said why."""
     try:
         state = stream.state
@@ -201,7 +202,7 @@ def end_stream(recorder: CallRecorder, stream: _Stream, exc: BaseException | Non
         recorder.inst.tracker.health.error("stream", own)
 
 
-def take_usage(stream: _Stream, chunk: Any) -> None:
+def take_usage(stream: Stream, chunk: Any) -> None:
     try:
         usage = usage_of_chunk(chunk)
         if usage is not None:
@@ -219,7 +220,7 @@ def chat_chunk_refused(chunk: Any) -> bool:
         return chunk_refused(chunk)
 
 
-def record_chunk(stream: _Stream, chunk: Any) -> None:
+def record_chunk(stream: Stream, chunk: Any) -> None:
     """``stream.chunk(chunk)``, reading an OpenAI chat chunk only where that shape keeps usage and refusals.
 
     ``stream.chunk`` also looks for usage on ``chunk.message`` and ``chunk.response``

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from ..track import _Stream
+from ..call import Stream
 from ._core import (
     _INSIDE,
     ACTIVE,
@@ -100,7 +100,7 @@ def _returned(result: Any, recorder: CallRecorder, kwargs: dict[str, Any]) -> An
         if kwargs.get("stream") is True:
             try:
                 result.__class__ = _measured_class(type(result))
-                object.__setattr__(result, _MEASURE, _StreamMeasure(recorder))
+                object.__setattr__(result, _MEASURE, StreamMeasure(recorder))
             except (TypeError, AttributeError):  # not a stream object aivitals can measure in place
                 recorder.returned(None, "unreadable")
         else:
@@ -110,14 +110,14 @@ def _returned(result: Any, recorder: CallRecorder, kwargs: dict[str, Any]) -> An
     return result
 
 
-class _StreamMeasure:
+class StreamMeasure:
     """The timing and usage of one LiteLLM stream, ended once."""
 
     __slots__ = ("ended", "recorder", "stream")
 
     def __init__(self, recorder: CallRecorder) -> None:
         self.recorder = recorder
-        self.stream: _Stream = recorder.stream()
+        self.stream: Stream = recorder.stream()
         self.ended = False
 
     def chunk(self, chunk: Any) -> bool:
