@@ -47,7 +47,7 @@ def run(workdir: Path) -> int:
             recorder.record({"amount": amount, "country": country}, prediction=score)
             out.write(f"{amount:.2f},{country},{score:.3f}\n")
 
-    # 4. What Prometheus scrapes (the recording rules in aivitals.drift.promql turn it into PSI, KS, JS).
+    # 4. What Prometheus scrapes (the recording rules in aivitals.catalogue.drift turn it into PSI, KS, JS).
     exposition = generate_latest(registry).decode()
     print("\n".join(line for line in exposition.splitlines() if 'feature="country"' in line and "bin_obs" in line))
 

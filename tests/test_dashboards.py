@@ -13,7 +13,6 @@ import pytest
 from _shared import shared_dir
 from aivitals.catalogue import DERIVED, VITALS, Dashboard
 from aivitals.dashboards import render_dashboards
-from aivitals.dashboards.layout import LAYOUT
 
 BOARDS = {name: json.loads(text) for name, text in render_dashboards().items()}
 
@@ -88,14 +87,35 @@ def test_every_query_filters_on_namespace_and_on_service_and_model_where_the_ser
                         assert f'{label}=~"${label}"' in expr
 
 
-def test_all_thirty_vitals_are_on_a_dashboard_and_each_entry_on_its_own() -> None:
-    placed = {key: board for board, rows in LAYOUT.items() for _, keys in rows for key in keys}
-    for vital in VITALS:
-        assert placed.get(vital.id) is vital.dashboard or (vital.tile and vital.id in placed), vital.id
-    assert {v.number for v in VITALS if v.id in placed and v.number} == set(range(1, 31))
-    for derived in DERIVED:
-        if derived.dashboard:
-            assert placed.get(derived.record) is derived.dashboard, derived.record
+def _rows(board: dict[str, Any]) -> list[tuple[str, str]]:
+    """(row title, panel title) for each panel, in the order the dashboard shows them."""
+    out, row = [], ""
+    for panel in board["panels"]:
+        if panel["type"] == "row":
+            row = panel["title"]
+        else:
+            out.append((row, panel["title"]))
+    return out
+
+
+def test_every_vital_and_shown_derived_series_has_one_panel_in_the_row_the_catalogue_names() -> None:
+    for dashboard in Dashboard:
+        if dashboard is Dashboard.EXECUTIVE:
+            continue
+        vitals = [v for v in VITALS if v.dashboard is dashboard]
+        derived = [d for d in DERIVED if d.dashboard is dashboard]
+        want = {(v.row, (f"#{v.number} " if v.number else "") + v.title) for v in vitals}
+        want |= {(d.row, d.description.split(":")[0].rstrip(".")) for d in derived}
+        shown = _rows(BOARDS[f"aivitals-{dashboard.value}.json"])
+        assert len(shown) == len(vitals) + len(derived) == len(set(shown)), dashboard
+        assert set(shown) == want, dashboard
+    assert {v.number for v in VITALS if v.number} == set(range(1, 31))
+
+
+def test_panels_follow_the_order_the_catalogue_gives_within_each_row() -> None:
+    latency = [title for row, title in _rows(BOARDS["aivitals-engineering.json"]) if row == "Latency"]
+    assert latency[0] == "#6 Latency p95"
+    assert [d.order for d in DERIVED if d.row == "Latency"] == [2, 3, 4, 5]
 
 
 def test_the_executive_dashboard_has_the_six_tiles_with_colours_sparklines_and_links() -> None:

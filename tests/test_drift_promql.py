@@ -28,7 +28,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 from prometheus_client.metrics_core import Metric
 
-from aivitals.drift import promql
+from aivitals.catalogue import drift as promql
 from aivitals.drift.profile import CATEGORICAL, PREDICTION, Profile, build_profile
 from aivitals.drift.recorder import DriftRecorder
 from aivitals.stats import bin_counts, histogram_quantile, js_from_counts, ks_from_counts, psi_from_counts

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from aivitals.catalogue import VITALS_BY_ID
-from aivitals.drift import promql
+from aivitals.catalogue import drift as promql
 from aivitals.stats import PSI_EPSILON
 
 

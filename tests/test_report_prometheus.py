@@ -25,10 +25,10 @@ from pathlib import Path
 import pytest
 
 from aivitals.catalogue import VITALS_BY_ID
+from aivitals.catalogue.promql import render
 from aivitals.catalogue.vitals import MONTH_SECONDS
 from aivitals.promserver import free_port
 from aivitals.report.cli import main
-from aivitals.rules.promql import render
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.slow,
               pytest.mark.skipif(not (shutil.which("prometheus") and shutil.which("promtool")),

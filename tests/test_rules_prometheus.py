@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 
 from aivitals.build import render_all, write
+from aivitals.catalogue.promql import catalogue_recordings
 from aivitals.promserver import PrometheusHandle, free_port, start_prometheus
 from aivitals.rules import all_alerts
-from aivitals.rules.promql import catalogue_recordings
 from exporter import Exporter
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.slow,

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from aivitals.build import render_all, write
+from aivitals.catalogue.promql import catalogue_recordings
 from aivitals.rules import all_alerts
-from aivitals.rules.promql import catalogue_recordings
 from aivitals.rules.unittests import render_tests
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.skipif(not shutil.which("promtool"), reason="no promtool")]

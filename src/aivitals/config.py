@@ -44,7 +44,7 @@ THRESHOLDS: dict[str, Threshold] = {t.config_key: t for v in VITALS for t in v.t
 
 def _scopes() -> dict[str, set[str]]:
     """Config key -> which of service and model its vital's series carry (a per-entry can only name those)."""
-    from .rules.promql import recorded_labels, series_labels, subject
+    from .catalogue.promql import recorded_labels, series_labels, subject
 
     out: dict[str, set[str]] = {}
     for vital in VITALS:

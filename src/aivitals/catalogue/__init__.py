@@ -12,13 +12,16 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .boards import BOARDS, BOARDS_BY_DASHBOARD, TOTALS
     from .checks import CatalogueError, validate
-    from .derived import DERIVED
+    from .derived import DERIVED, SERIES_COUNT
+    from .drift import DRIFT, FEATURE_PSI
     from .figures import FIGURES, FIGURES_BY_NAME
     from .labels import CALL_LABELS, LABELS
     from .metrics import METRICS, METRICS_BY_NAME
     from .schema import (
         Area,
+        Board,
         BurnWindow,
         Comparison,
         Dashboard,
@@ -28,34 +31,46 @@ if TYPE_CHECKING:
         Label,
         Metric,
         MetricType,
+        Record,
         Section,
         Severity,
         Slo,
         Source,
+        TargetAlert,
         Threshold,
         Tile,
+        Total,
         Unit,
         Vital,
     )
     from .slos import BURN_WINDOWS, SLO_WINDOWS, SLOS
+    from .targets import TARGET_ALERTS
     from .values import OTHER
     from .vitals import VITALS, VITALS_BY_ID
 
 __all__ = [
+    "BOARDS",
+    "BOARDS_BY_DASHBOARD",
     "BURN_WINDOWS",
     "CALL_LABELS",
     "DERIVED",
+    "DRIFT",
+    "FEATURE_PSI",
     "FIGURES",
     "FIGURES_BY_NAME",
     "LABELS",
     "METRICS",
     "METRICS_BY_NAME",
     "OTHER",
+    "SERIES_COUNT",
     "SLOS",
     "SLO_WINDOWS",
+    "TARGET_ALERTS",
+    "TOTALS",
     "VITALS",
     "VITALS_BY_ID",
     "Area",
+    "Board",
     "BurnWindow",
     "CatalogueError",
     "Comparison",
@@ -66,22 +81,28 @@ __all__ = [
     "Label",
     "Metric",
     "MetricType",
+    "Record",
     "Section",
     "Severity",
     "Slo",
     "Source",
+    "TargetAlert",
     "Threshold",
     "Tile",
+    "Total",
     "Unit",
     "Vital",
     "validate",
 ]
 
-_SCHEMA = ("Area", "BurnWindow", "Comparison", "Dashboard", "Derived", "Figure", "Format", "Label", "Metric",
-           "MetricType", "Section", "Severity", "Slo", "Source", "Threshold", "Tile", "Unit", "Vital")
+_SCHEMA = ("Area", "Board", "BurnWindow", "Comparison", "Dashboard", "Derived", "Figure", "Format", "Label",
+           "Metric", "MetricType", "Record", "Section", "Severity", "Slo", "Source", "TargetAlert", "Threshold",
+           "Tile", "Total", "Unit", "Vital")
 _HOME = {
     "CALL_LABELS": "labels", "LABELS": "labels", "METRICS": "metrics", "METRICS_BY_NAME": "metrics",
     "OTHER": "values", "VITALS": "vitals", "VITALS_BY_ID": "vitals", "DERIVED": "derived",
+    "SERIES_COUNT": "derived", "DRIFT": "drift", "FEATURE_PSI": "drift", "TARGET_ALERTS": "targets",
+    "BOARDS": "boards", "BOARDS_BY_DASHBOARD": "boards", "TOTALS": "boards",
     "FIGURES": "figures", "FIGURES_BY_NAME": "figures",
     "SLOS": "slos", "SLO_WINDOWS": "slos", "BURN_WINDOWS": "slos",
     "CatalogueError": "checks", "validate": "checks",
@@ -93,13 +114,17 @@ _loaded = False
 def _load() -> None:
     global _loaded
     if not _loaded:
+        from .boards import BOARDS, TOTALS
         from .checks import validate
         from .derived import DERIVED
+        from .drift import DRIFT
         from .figures import FIGURES
         from .metrics import METRICS
+        from .targets import TARGET_ALERTS
         from .vitals import VITALS
 
-        validate(METRICS, VITALS, DERIVED, FIGURES)
+        validate(METRICS, VITALS, DERIVED, FIGURES, boards=BOARDS, totals=TOTALS, targets=TARGET_ALERTS,
+                 drift=DRIFT)
         _loaded = True
 
 

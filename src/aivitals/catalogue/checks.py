@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 
 from .labels import LABELS
-from .schema import Derived, Figure, Metric, MetricType, Unit, Vital
+from .schema import Board, Dashboard, Derived, Figure, Metric, MetricType, Record, TargetAlert, Total, Unit, Vital
 
 _NAME = re.compile(r"^aivitals_[a-z][a-z0-9_]*$")
 _FOR = re.compile(r"^\d+[smhd]$")
@@ -135,10 +135,85 @@ def _check_figures(figures: tuple[Figure, ...], vitals: set[str], metric_names: 
         names.add(figure.name)
 
 
+def _check_placement(vitals: tuple[Vital, ...], derived: tuple[Derived, ...],
+                     boards: tuple[Board, ...]) -> Iterable[str]:
+    """Every vital and every shown derived series sits in a row its dashboard declares, each place taken once."""
+    rows = {b.dashboard: b.rows for b in boards}
+    for board in Dashboard:
+        if board not in rows:
+            yield f"dashboard {board.value}: no Board declares its title and rows"
+    taken: dict[tuple[Dashboard, str, int], str] = {}
+    items: list[tuple[str, Dashboard | None, str, int]] = [
+        *((f"vital {v.id}", v.dashboard, v.row, v.order) for v in vitals),
+        *((f"derived {d.record}", d.dashboard, d.row, d.order) for d in derived)]
+    for name, dashboard, row, order in items:
+        if dashboard is None:
+            if row:
+                yield f"{name}: has row {row!r} but no dashboard"
+            continue
+        if row not in rows.get(dashboard, ()):
+            yield (f"{name}: row {row!r} is not one of the {dashboard.value} dashboard's rows "
+                   f"{list(rows.get(dashboard, ()))}; add it to that Board in boards.py or pick one")
+            continue
+        if order < 1:
+            yield f"{name}: give its place in the row as order=1, 2, ..."
+        elif (dashboard, row, order) in taken:
+            yield f"{name}: {dashboard.value} / {row} / order {order} is taken by {taken[dashboard, row, order]}"
+        taken[dashboard, row, order] = name
+
+
+def _check_runbooks(vitals: tuple[Vital, ...]) -> Iterable[str]:
+    for vital in vitals:
+        if vital.thresholds and not vital.first_step:
+            yield f"vital {vital.id}: it alerts, so give first_step, what the runbook says to do first"
+
+
+def _check_totals(totals: tuple[Total, ...], vitals: set[str]) -> Iterable[str]:
+    for total in totals:
+        where = f"total {total.title}"
+        if bool(total.query) == bool(total.vital):
+            yield f"{where}: give either a query over the period or the vital to read over it"
+        if total.vital and total.vital not in vitals:
+            yield f"{where}: unknown vital {total.vital!r}"
+        if total.query and ("{SEL" not in total.query or "WINDOW" not in total.query or not total.filters):
+            yield f"{where}: its query needs a SEL selector, the WINDOW range and the filters SEL may use"
+
+
+def _check_targets(alerts: tuple[TargetAlert, ...], records: set[str]) -> Iterable[str]:
+    names: set[str] = set()
+    for alert in alerts:
+        if alert.name in names:
+            yield f"target alert {alert.name}: defined twice"
+        names.add(alert.name)
+        if not _FOR.match(alert.for_):
+            yield f"target alert {alert.name}: 'for' {alert.for_!r} is not a duration"
+        for name in re.findall(r"\b[a-z_]+:aivitals_[a-z0-9_]+:[a-zA-Z0-9_]+", alert.expr):
+            if name not in records:
+                yield f"target alert {alert.name}: reads {name}, which nothing records"
+
+
+def _check_records(drift: tuple[Record, ...], records: set[str]) -> Iterable[str]:
+    for rec in drift:
+        if not _RECORD.match(rec.record):
+            yield f"record {rec.record}: not level:aivitals_metric:operations"
+        if rec.record in records:
+            yield f"record {rec.record}: recorded twice"
+        records.add(rec.record)
+
+
 def validate(metrics: tuple[Metric, ...], vitals: tuple[Vital, ...], derived: tuple[Derived, ...] = (),
-             figures: tuple[Figure, ...] = ()) -> None:
-    """Raise CatalogueError listing every problem found."""
+             figures: tuple[Figure, ...] = (), *, boards: tuple[Board, ...] | None = None,
+             totals: tuple[Total, ...] = (), targets: tuple[TargetAlert, ...] = (),
+             drift: tuple[Record, ...] = ()) -> None:
+    """Raise CatalogueError listing every problem found (``boards`` defaults to the catalogue's)."""
+    if boards is None:
+        from .boards import BOARDS
+
+        boards = BOARDS
     problems: list[str] = []
+    problems.extend(_check_placement(vitals, derived, boards))
+    problems.extend(_check_runbooks(vitals))
+    problems.extend(_check_totals(totals, {v.id for v in vitals}))
     shown = {v.id for v in vitals if v.tile} | {f.vital for f in figures if f.vital}
     for vital in vitals:
         problems.extend(_check_questions(vital, shown))
@@ -172,6 +247,8 @@ def validate(metrics: tuple[Metric, ...], vitals: tuple[Vital, ...], derived: tu
         if item.record in records:
             problems.append(f"record {item.record}: recorded twice")
         records.add(item.record)
+    problems.extend(_check_records(drift, records))
+    problems.extend(_check_targets(targets, records))
     for item in derived:
         problems.extend(_check_recording(f"derived {item.record}", item.record, item.query, item.windows))
         if "{SEL" not in item.query:

@@ -6,8 +6,6 @@ delta's z-score, the SLIs of the SLOs. Same tokens as a vital's query.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from .schema import Dashboard, Derived, Unit
 from .slos import LATENCY_SLO_SECONDS, SLO_WINDOWS
 from .values import CAN_REFUSE
@@ -39,6 +37,9 @@ _CT, _NT = _kpi("conversions", "treatment"), _kpi("exposures", "treatment")
 _CC, _NC = _kpi("conversions", "control"), _kpi("exposures", "control")
 _POOLED = f"(({_CT} + {_CC}) / ({_NT} + {_NC}))"
 
+#: aivitals series per scrape job: the known targets, which the target alerts watch.
+SERIES_COUNT = "job:aivitals_series:count"
+
 #: A probe suite's results compare only within one suite version, for one model.
 PROBE = "namespace, suite, suite_version, model"
 
@@ -55,139 +56,209 @@ def _probe_zscore(by: str) -> str:
     return f"({s1} / {n1} - {s0} / {n0}) / sqrt({pooled} * (1 - {pooled}) * (1 / {n1} + 1 / {n0}))"
 
 
-_DERIVED: tuple[Derived, ...] = (
-    Derived("service_model:aivitals_requests:rateWINDOW",
-            f"sum by ({SM}) (rate(aivitals_requests_total{{SEL}}[WINDOW]))",
-            "Model calls per second.", Unit.NONE, ("1m", "5m", "1h"), "reqps"),
-    Derived("service_model_outcome:aivitals_requests:rateWINDOW",
-            f"sum by ({SM}, outcome) (rate(aivitals_requests_total{{SEL}}[WINDOW]))",
-            "Model calls per second, by how they ended.", Unit.NONE, ("5m",), "reqps"),
-    *(
-        Derived(f"{_LAT_REC}:p{int(q * 100)}_rateWINDOW",
-                f"histogram_quantile({q}, sum by (le, {SM}) (rate({_LAT}_bucket{{SEL}}[WINDOW])))",
-                f"{int(q * 100)}th percentile of the model call's duration.", Unit.SECONDS, ("5m", "1h"), "s")
-        for q in (0.5, 0.99)
+DERIVED: tuple[Derived, ...] = (
+    Derived(
+        record="service_model:aivitals_requests:rateWINDOW",
+        query=f"sum by ({SM}) (rate(aivitals_requests_total{{SEL}}[WINDOW]))",
+        description="Model calls per second.",
+        unit=Unit.NONE, windows=("1m", "5m", "1h"), grafana_unit="reqps",
+        dashboard=Dashboard.ENGINEERING, row="Traffic", order=1,
     ),
-    Derived(f"{_LAT_REC}:p99_p50_ratio_rate5m",
-            f"{_LAT_REC}:p99_rate5m{{SEL}} / {_LAT_REC}:p50_rate5m{{SEL}}",
-            "How many times slower the slowest 1% of calls are than the median: a wide gap is a tail problem "
-            "(retries, cold caches, long prompts), not a capacity one.", Unit.NONE, (), "x"),
-    Derived("service_model:aivitals_time_to_first_chunk_seconds:p95_rate5m",
-            f"histogram_quantile(0.95, sum by (le, {SM}) "
-            "(rate(aivitals_time_to_first_chunk_seconds_bucket{SEL}[5m])))",
-            "95th percentile time to the first streamed chunk.", Unit.SECONDS, (), "s"),
-    Derived("service_model:aivitals_slo_latency_errors:ratio_rateWINDOW",
-            f'1 - sum by ({SM}) (rate({_LAT}_bucket{{SEL, le="{LATENCY_SLO_SECONDS:g}"}}[WINDOW]))'
-            f" / sum by ({SM}) (rate({_LAT}_count{{SEL}}[WINDOW]))",
-            f"Share of calls slower than {LATENCY_SLO_SECONDS:g} s: the latency SLO's bad events.",
-            Unit.RATIO, SLO_WINDOWS, "percentunit"),
-    Derived("service_model:aivitals_capacity:utilization_peak1d",
-            "service_model:aivitals_requests:rate1m_p99_1d{SEL}"
-            f" / on ({SM}) group_left () max by ({SM}) (aivitals_capacity_requests_per_second{{SEL}})",
-            "Peak-minute throughput as a share of the configured capacity.", Unit.RATIO, (), "percentunit"),
-    Derived("service_model_token_type:aivitals_tokens:rate5m",
-            f"sum by ({SM}, token_type) (rate(aivitals_tokens_total{{SEL}}[5m]))",
-            "Tokens per second, by kind.", Unit.TOKENS, (), "short"),
-    Derived("service_model:aivitals_cost_usd:rate1h",
-            f"sum by ({SM}) (rate(aivitals_cost_usd_total{{SEL}}[1h])) * 3600",
-            "Spend per hour, in dollars.", Unit.USD, (), "currencyUSD"),
-    Derived("model:aivitals_precision:ratio_rateWINDOW", _share(_confusion("tp"), _confusion("tp|fp")),
-            "Share of positive predictions that were right.", Unit.RATIO, ("1h", "1d"), "percentunit"),
-    Derived("model:aivitals_recall:ratio_rateWINDOW", _share(_confusion("tp"), _confusion("tp|fn")),
-            "Share of actual positives the model found.", Unit.RATIO, ("1h", "1d"), "percentunit"),
-    Derived("model:aivitals_f1:ratio_rateWINDOW",
-            f"2 * {_TP0} / (2 * {_TP0} + {_FPFN0})",
-            "Harmonic mean of precision and recall: 2TP / (2TP + FP + FN).", Unit.RATIO, ("1h", "1d"),
-            "percentunit"),
-    Derived("kpi:aivitals_kpi_delta:zscore_increaseWINDOW",
-            f"({_CT} / {_NT} - {_CC} / {_NC})"
-            f" / sqrt({_POOLED} * (1 - {_POOLED}) * (1 / {_NT} + 1 / {_NC}))",
-            "Two-proportion z-score of the KPI delta (pooled standard error): beyond 1.96 in either direction "
-            "the delta is unlikely to be noise.", Unit.NONE, ("7d", "1d"), "none"),
-    Derived("suite_model_category_release:aivitals_probe_attack_success:ratio",
-            f"sum by ({PROBE}, probe_category, release) (aivitals_probe_successes{{SEL}})"
-            f" / sum by ({PROBE}, probe_category, release) (aivitals_probe_attempts{{SEL}})",
-            "Share of a probe category's attacks that succeeded, for the current and the previous release.",
-            Unit.RATIO, (), "percentunit"),
-    Derived("suite_model_category:aivitals_probe_attack_success:zscore", _probe_zscore(f"{PROBE}, probe_category"),
-            "Two-proportion z-score (pooled) of a probe category's attack success, current release over previous: "
-            "how many standard errors worse the new release is.", Unit.NONE, (), "none"),
-    Derived("suite_model:aivitals_probe_attack_success:zscore", _probe_zscore(PROBE),
-            "The same z-score over the whole suite.", Unit.NONE, (), "none"),
-    Derived("service_model:aivitals_refusable_requests:rate1h",
-            f'sum by ({SM}) (rate(aivitals_requests_total{{SEL, operation=~"{"|".join(CAN_REFUSE)}"}}[1h]))',
-            "Calls per second of operations a model can decline (chat, completions, agents): the refusal-zero "
-            "alert applies only where there are some.", Unit.NONE, (), "reqps"),
-    Derived("group:aivitals_group_accuracy:ratio",
-            _share('sum by (namespace, model, attribute, group) '
-                   '(increase(aivitals_group_predictions_total{SEL, correct="true"}[WINDOW]))',
-                   "sum by (namespace, model, attribute, group) "
-                   "(increase(aivitals_group_predictions_total{SEL}[WINDOW]))"),
-            "Accuracy of each declared group over the last day (fairness).", Unit.RATIO, ("1d",), "percentunit"),
-    Derived("service_model:aivitals_override_reversal:ratio_rateWINDOW",
-            _share(f'sum by ({SM}) (rate(aivitals_overrides_total{{SEL, action="reversed"}}[WINDOW]))',
-                   f'sum by ({SM}) (rate(aivitals_overrides_total{{SEL, action="overridden"}}[WINDOW]))'),
-            "Share of overrides later reversed: people overruling a model that was right.", Unit.RATIO, ("1d",),
-            "percentunit"),
-    Derived("model:aivitals_model_training_age_seconds:max",
-            f"time() - max by ({M}) (aivitals_model_last_trained_timestamp_seconds{{SEL}})",
-            "Time since the model was last trained.", Unit.SECONDS, (), "s"),
-    Derived("severity:aivitals_incidents:increase7d",
-            "sum by (namespace, severity) (increase(aivitals_incidents_total{SEL}[7d]))",
-            "Incidents opened in the last week, by severity.", Unit.NONE, (), "short"),
-    Derived("severity:aivitals_incidents_open:sum",
-            "sum by (namespace, severity) (aivitals_incidents_open{SEL})",
-            "Incidents open now, by severity.", Unit.NONE, (), "short"),
-    Derived("instance_gpu:aivitals_gpu_temperature_celsius:max",
-            "max by (namespace, instance, gpu) (aivitals_gpu_temperature_celsius{SEL})",
-            "GPU core temperature: sustained heat throttles clocks before anything fails.", Unit.CELSIUS, (),
-            "celsius"),
-    Derived("job:aivitals_series:count",
-            'count by (namespace, job) ({SEL, __name__=~"aivitals_.+"})',
-            "aivitals series each scrape job exposes: the known targets, so one that stops reporting is noticed.",
-            Unit.NONE, (), "short"),
-    Derived("service_model:aivitals_evaluator_dropped:ratio_rate5m",
-            _share(f'sum by ({SM}) (rate(aivitals_evaluator_responses_total{{SEL, evaluation_status="dropped"}}[5m]))',
-                   f'sum by ({SM}) (rate(aivitals_evaluator_responses_total'
-                   f'{{SEL, evaluation_status=~"evaluated|dropped"}}[5m]))'),
-            "Evaluations dropped: the share of sampled responses the evaluation worker dropped because its queue "
-            "was full; above a few percent the quality vitals rest on fewer responses than the sample rate "
-            "promises.",
-            Unit.RATIO, (), "percentunit"),
-    Derived("service_model_judge_result:aivitals_judge_calls:rate5m",
-            f"sum by ({SM}, judge_result) (rate(aivitals_judge_calls_total{{SEL}}[5m]))",
-            "LLM judge calls: calls to the opt-in LLM judge per second, by how they ended (timeouts, garbage "
-            "answers, rate budget and circuit breaker skips); its tokens are in aivitals_judge_tokens_total.",
-            Unit.NONE, (), "reqps"),
+    Derived(
+        record="service_model_outcome:aivitals_requests:rateWINDOW",
+        query=f"sum by ({SM}, outcome) (rate(aivitals_requests_total{{SEL}}[WINDOW]))",
+        description="Model calls per second, by how they ended.",
+        unit=Unit.NONE, windows=("5m",), grafana_unit="reqps",
+        dashboard=Dashboard.ENGINEERING, row="Traffic", order=2,
+    ),
+    *(
+        Derived(
+            record=f"{_LAT_REC}:p{int(q * 100)}_rateWINDOW",
+            query=f"histogram_quantile({q}, sum by (le, {SM}) (rate({_LAT}_bucket{{SEL}}[WINDOW])))",
+            description=f"{int(q * 100)}th percentile of the model call's duration.",
+            unit=Unit.SECONDS, windows=("5m", "1h"), grafana_unit="s",
+            dashboard=Dashboard.ENGINEERING, row="Latency", order=order,
+        )
+        for q, order in ((0.5, 2), (0.99, 3))
+    ),
+    Derived(
+        record=f"{_LAT_REC}:p99_p50_ratio_rate5m",
+        query=f"{_LAT_REC}:p99_rate5m{{SEL}} / {_LAT_REC}:p50_rate5m{{SEL}}",
+        description="How many times slower the slowest 1% of calls are than the median: a wide gap is a tail "
+                    "problem (retries, cold caches, long prompts), not a capacity one.",
+        unit=Unit.NONE, grafana_unit="x",
+        dashboard=Dashboard.ENGINEERING, row="Latency", order=4,
+    ),
+    Derived(
+        record="service_model:aivitals_time_to_first_chunk_seconds:p95_rate5m",
+        query=f"histogram_quantile(0.95, sum by (le, {SM}) "
+              "(rate(aivitals_time_to_first_chunk_seconds_bucket{SEL}[5m])))",
+        description="95th percentile time to the first streamed chunk.",
+        unit=Unit.SECONDS, grafana_unit="s",
+        dashboard=Dashboard.ENGINEERING, row="Latency", order=5,
+    ),
+    Derived(
+        record="service_model:aivitals_slo_latency_errors:ratio_rateWINDOW",
+        query=f'1 - sum by ({SM}) (rate({_LAT}_bucket{{SEL, le="{LATENCY_SLO_SECONDS:g}"}}[WINDOW]))'
+              f" / sum by ({SM}) (rate({_LAT}_count{{SEL}}[WINDOW]))",
+        description=f"Share of calls slower than {LATENCY_SLO_SECONDS:g} s: the latency SLO's bad events.",
+        unit=Unit.RATIO, windows=SLO_WINDOWS, grafana_unit="percentunit",
+        dashboard=Dashboard.ENGINEERING, row="Errors and SLOs", order=2,
+    ),
+    Derived(
+        record="service_model:aivitals_capacity:utilization_peak1d",
+        query="service_model:aivitals_requests:rate1m_p99_1d{SEL}"
+              f" / on ({SM}) group_left () max by ({SM}) (aivitals_capacity_requests_per_second{{SEL}})",
+        description="Peak-minute throughput as a share of the configured capacity.",
+        unit=Unit.RATIO, grafana_unit="percentunit",
+        dashboard=Dashboard.ENGINEERING, row="Traffic", order=4,
+    ),
+    Derived(
+        record="service_model_token_type:aivitals_tokens:rate5m",
+        query=f"sum by ({SM}, token_type) (rate(aivitals_tokens_total{{SEL}}[5m]))",
+        description="Tokens per second, by kind.",
+        unit=Unit.TOKENS, grafana_unit="short",
+        dashboard=Dashboard.ENGINEERING, row="Cost and cache", order=3,
+    ),
+    Derived(
+        record="service_model:aivitals_cost_usd:rate1h",
+        query=f"sum by ({SM}) (rate(aivitals_cost_usd_total{{SEL}}[1h])) * 3600",
+        description="Spend per hour, in dollars.",
+        unit=Unit.USD, grafana_unit="currencyUSD",
+        dashboard=Dashboard.ENGINEERING, row="Cost and cache", order=2,
+    ),
+    Derived(
+        record="model:aivitals_precision:ratio_rateWINDOW",
+        query=_share(_confusion("tp"), _confusion("tp|fp")),
+        description="Share of positive predictions that were right.",
+        unit=Unit.RATIO, windows=("1h", "1d"), grafana_unit="percentunit",
+        dashboard=Dashboard.QUALITY, row="Task quality", order=2,
+    ),
+    Derived(
+        record="model:aivitals_recall:ratio_rateWINDOW",
+        query=_share(_confusion("tp"), _confusion("tp|fn")),
+        description="Share of actual positives the model found.",
+        unit=Unit.RATIO, windows=("1h", "1d"), grafana_unit="percentunit",
+        dashboard=Dashboard.QUALITY, row="Task quality", order=3,
+    ),
+    Derived(
+        record="model:aivitals_f1:ratio_rateWINDOW",
+        query=f"2 * {_TP0} / (2 * {_TP0} + {_FPFN0})",
+        description="Harmonic mean of precision and recall: 2TP / (2TP + FP + FN).",
+        unit=Unit.RATIO, windows=("1h", "1d"), grafana_unit="percentunit",
+        dashboard=Dashboard.QUALITY, row="Task quality", order=4,
+    ),
+    Derived(
+        record="kpi:aivitals_kpi_delta:zscore_increaseWINDOW",
+        query=f"({_CT} / {_NT} - {_CC} / {_NC})"
+              f" / sqrt({_POOLED} * (1 - {_POOLED}) * (1 / {_NT} + 1 / {_NC}))",
+        description="Two-proportion z-score of the KPI delta (pooled standard error): beyond 1.96 in either "
+                    "direction the delta is unlikely to be noise.",
+        unit=Unit.NONE, windows=("7d", "1d"), grafana_unit="none",
+        dashboard=Dashboard.BUSINESS, row="Outcomes", order=2,
+    ),
+    Derived(
+        record="suite_model_category_release:aivitals_probe_attack_success:ratio",
+        query=f"sum by ({PROBE}, probe_category, release) (aivitals_probe_successes{{SEL}})"
+              f" / sum by ({PROBE}, probe_category, release) (aivitals_probe_attempts{{SEL}})",
+        description="Share of a probe category's attacks that succeeded, for the current and the previous release.",
+        unit=Unit.RATIO, grafana_unit="percentunit",
+        dashboard=Dashboard.QUALITY, row="Safety", order=4,
+    ),
+    Derived(
+        record="suite_model_category:aivitals_probe_attack_success:zscore",
+        query=_probe_zscore(f"{PROBE}, probe_category"),
+        description="Two-proportion z-score (pooled) of a probe category's attack success, current release over "
+                    "previous: how many standard errors worse the new release is.",
+        unit=Unit.NONE, grafana_unit="none",
+    ),
+    Derived(
+        record="suite_model:aivitals_probe_attack_success:zscore",
+        query=_probe_zscore(PROBE),
+        description="The same z-score over the whole suite.",
+        unit=Unit.NONE, grafana_unit="none",
+    ),
+    Derived(
+        record="service_model:aivitals_refusable_requests:rate1h",
+        query=f'sum by ({SM}) (rate(aivitals_requests_total{{SEL, operation=~"{"|".join(CAN_REFUSE)}"}}[1h]))',
+        description="Calls per second of operations a model can decline (chat, completions, agents): the "
+                    "refusal-zero alert applies only where there are some.",
+        unit=Unit.NONE, grafana_unit="reqps",
+    ),
+    Derived(
+        record="group:aivitals_group_accuracy:ratio",
+        query=_share('sum by (namespace, model, attribute, group) '
+                     '(increase(aivitals_group_predictions_total{SEL, correct="true"}[WINDOW]))',
+                     "sum by (namespace, model, attribute, group) "
+                     "(increase(aivitals_group_predictions_total{SEL}[WINDOW]))"),
+        description="Accuracy of each declared group over the last day (fairness).",
+        unit=Unit.RATIO, windows=("1d",), grafana_unit="percentunit",
+        dashboard=Dashboard.QUALITY, row="Task quality", order=7,
+    ),
+    Derived(
+        record="service_model:aivitals_override_reversal:ratio_rateWINDOW",
+        query=_share(f'sum by ({SM}) (rate(aivitals_overrides_total{{SEL, action="reversed"}}[WINDOW]))',
+                     f'sum by ({SM}) (rate(aivitals_overrides_total{{SEL, action="overridden"}}[WINDOW]))'),
+        description="Share of overrides later reversed: people overruling a model that was right.",
+        unit=Unit.RATIO, windows=("1d",), grafana_unit="percentunit",
+        dashboard=Dashboard.BUSINESS, row="Adoption", order=4,
+    ),
+    Derived(
+        record="model:aivitals_model_training_age_seconds:max",
+        query=f"time() - max by ({M}) (aivitals_model_last_trained_timestamp_seconds{{SEL}})",
+        description="Time since the model was last trained.",
+        unit=Unit.SECONDS, grafana_unit="s",
+        dashboard=Dashboard.OPERATIONS, row="Retraining freshness", order=2,
+    ),
+    Derived(
+        record="severity:aivitals_incidents:increase7d",
+        query="sum by (namespace, severity) (increase(aivitals_incidents_total{SEL}[7d]))",
+        description="Incidents opened in the last week, by severity.",
+        unit=Unit.NONE, grafana_unit="short",
+        dashboard=Dashboard.OPERATIONS, row="Incidents", order=2,
+    ),
+    Derived(
+        record="severity:aivitals_incidents_open:sum",
+        query="sum by (namespace, severity) (aivitals_incidents_open{SEL})",
+        description="Incidents open now, by severity.",
+        unit=Unit.NONE, grafana_unit="short",
+        dashboard=Dashboard.OPERATIONS, row="Incidents", order=1,
+    ),
+    Derived(
+        record="instance_gpu:aivitals_gpu_temperature_celsius:max",
+        query="max by (namespace, instance, gpu) (aivitals_gpu_temperature_celsius{SEL})",
+        description="GPU core temperature: sustained heat throttles clocks before anything fails.",
+        unit=Unit.CELSIUS, grafana_unit="celsius",
+        dashboard=Dashboard.GPU_HOST, row="GPU", order=4,
+    ),
+    Derived(
+        record=SERIES_COUNT,
+        query='count by (namespace, job) ({SEL, __name__=~"aivitals_.+"})',
+        description="aivitals series each scrape job exposes: the known targets, so one that stops reporting is "
+                    "noticed.",
+        unit=Unit.NONE, grafana_unit="short",
+        dashboard=Dashboard.OPERATIONS, row="aivitals itself", order=3,
+    ),
+    Derived(
+        record="service_model:aivitals_evaluator_dropped:ratio_rate5m",
+        query=_share(f'sum by ({SM}) (rate(aivitals_evaluator_responses_total'
+                     f'{{SEL, evaluation_status="dropped"}}[5m]))',
+                     f'sum by ({SM}) (rate(aivitals_evaluator_responses_total'
+                     f'{{SEL, evaluation_status=~"evaluated|dropped"}}[5m]))'),
+        description="Evaluations dropped: the share of sampled responses the evaluation worker dropped because its "
+                    "queue was full; above a few percent the quality vitals rest on fewer responses than the sample "
+                    "rate promises.",
+        unit=Unit.RATIO, grafana_unit="percentunit",
+        dashboard=Dashboard.OPERATIONS, row="aivitals itself", order=4,
+    ),
+    Derived(
+        record="service_model_judge_result:aivitals_judge_calls:rate5m",
+        query=f"sum by ({SM}, judge_result) (rate(aivitals_judge_calls_total{{SEL}}[5m]))",
+        description="LLM judge calls: calls to the opt-in LLM judge per second, by how they ended (timeouts, "
+                    "garbage answers, rate budget and circuit breaker skips); its tokens are in "
+                    "aivitals_judge_tokens_total.",
+        unit=Unit.NONE, grafana_unit="reqps",
+        dashboard=Dashboard.OPERATIONS, row="aivitals itself", order=5,
+    ),
 )
 
-_E, _Q, _B, _O = Dashboard.ENGINEERING, Dashboard.QUALITY, Dashboard.BUSINESS, Dashboard.OPERATIONS
-#: The dashboard each companion series is shown on (next to the vital it explains).
-_PLACEMENT: dict[str, Dashboard] = {
-    "service_model:aivitals_requests:rateWINDOW": _E,
-    "service_model_outcome:aivitals_requests:rateWINDOW": _E,
-    f"{_LAT_REC}:p50_rateWINDOW": _E,
-    f"{_LAT_REC}:p99_rateWINDOW": _E,
-    f"{_LAT_REC}:p99_p50_ratio_rate5m": _E,
-    "service_model:aivitals_time_to_first_chunk_seconds:p95_rate5m": _E,
-    "service_model:aivitals_slo_latency_errors:ratio_rateWINDOW": _E,
-    "service_model:aivitals_capacity:utilization_peak1d": _E,
-    "service_model_token_type:aivitals_tokens:rate5m": _E,
-    "service_model:aivitals_cost_usd:rate1h": _E,
-    "model:aivitals_precision:ratio_rateWINDOW": _Q,
-    "model:aivitals_recall:ratio_rateWINDOW": _Q,
-    "model:aivitals_f1:ratio_rateWINDOW": _Q,
-    "kpi:aivitals_kpi_delta:zscore_increaseWINDOW": _B,
-    "group:aivitals_group_accuracy:ratio": _Q,
-    "suite_model_category_release:aivitals_probe_attack_success:ratio": _Q,
-    "service_model:aivitals_override_reversal:ratio_rateWINDOW": _B,
-    "model:aivitals_model_training_age_seconds:max": _O,
-    "job:aivitals_series:count": _O,
-    "service_model:aivitals_evaluator_dropped:ratio_rate5m": _O,
-    "service_model_judge_result:aivitals_judge_calls:rate5m": _O,
-    "severity:aivitals_incidents:increase7d": _O,
-    "severity:aivitals_incidents_open:sum": _O,
-    "instance_gpu:aivitals_gpu_temperature_celsius:max": Dashboard.GPU_HOST,
-}
-
-DERIVED: tuple[Derived, ...] = tuple(replace(d, dashboard=_PLACEMENT.get(d.record)) for d in _DERIVED)

@@ -8,7 +8,7 @@ series, or none when its series are absent: an absent figure, never a zero.
 ROI and cost per outcome follow the vitals' definitions: value over model
 spend plus fixed monthly costs pro rata (``MONTH_SECONDS``), and that total
 over outcomes. Drift figures are added by the report from
-``aivitals.drift.promql``, the one place that writes PSI in PromQL.
+``aivitals.catalogue.drift``, the one place that writes PSI in PromQL.
 """
 
 from __future__ import annotations

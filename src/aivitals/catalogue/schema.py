@@ -206,6 +206,11 @@ class Vital:
     windows: tuple[str, ...] = ()
     #: What a manager should ask the team when this vital moved (the monthly review prints them).
     questions: tuple[str, ...] = ()
+    #: The row of ``dashboard`` its panel sits in (one its ``Board`` declares) and its place in that row.
+    row: str = ""
+    order: int = 0
+    #: The runbook's "what to do first" when one of its alerts fires: the move that most often helps.
+    first_step: str = ""
 
 
 @dataclass(frozen=True)
@@ -222,8 +227,67 @@ class Derived:
     unit: Unit
     windows: tuple[str, ...] = ()
     grafana_unit: str = "short"
-    #: Where a panel shows it; None for series only rules read.
+    #: Where a panel shows it (dashboard, row, place in the row); no dashboard for series only rules read.
     dashboard: Dashboard | None = None
+    row: str = ""
+    order: int = 0
+
+
+@dataclass(frozen=True)
+class Record:
+    """A recording rule written out whole, with no ``SEL`` or ``WINDOW`` token: the drift statistics' chain.
+
+    ``keeps`` names the labels its series keep, where a query that reads it needs them.
+    """
+
+    record: str
+    expr: str
+    keeps: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Board:
+    """A dashboard's title, what it is for, and its rows in order (panels name their row)."""
+
+    dashboard: Dashboard
+    title: str
+    description: str
+    rows: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Total:
+    """A number of the executive dashboard's "This period" row, over the dashboard's time range.
+
+    Either ``query`` (the vitals' tokens; ``WINDOW`` is the period, ``filters`` the labels the
+    dashboard's filters may match) or ``vital``, whose query is read over the period and whose
+    worst value is shown, with ``description`` added to the vital's own.
+    """
+
+    title: str
+    description: str
+    #: The link under the number: its title and the dashboard it opens.
+    link: str
+    board: Dashboard
+    query: str = ""
+    filters: tuple[str, ...] = ()
+    grafana_unit: str = "short"
+    vital: str = ""
+
+
+@dataclass(frozen=True)
+class TargetAlert:
+    """An alert on the scrape targets themselves rather than on a vital (area infra, severity warning)."""
+
+    name: str
+    expr: str
+    for_: str
+    summary: str
+    description: str
+    #: What it means and the queries that confirm it, for the runbook.
+    meaning: str
+    confirm: tuple[str, ...]
+    first_step: str
 
 
 @dataclass(frozen=True)
@@ -242,6 +306,8 @@ class Slo:
     area: Area
     #: The period the error budget covers.
     period: str = "30d"
+    #: The runbook's "what to do first" when its burn-rate alert fires.
+    first_step: str = ""
 
 
 @dataclass(frozen=True)

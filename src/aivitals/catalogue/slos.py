@@ -27,13 +27,17 @@ BURN_WINDOWS: tuple[BurnWindow, ...] = (
 #: Every window an SLI ratio is recorded at: the burn-rate windows, short ones first.
 SLO_WINDOWS: tuple[str, ...] = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
 
+#: What to do first when an SLO burns its budget fast.
+_FIRST_STEP = ("Find the service and model on the Engineering dashboard; check recent deploys and the provider's "
+               "status page. Roll back or fail over first, investigate after.")
+
 SLOS: tuple[Slo, ...] = (
     Slo("availability", "Availability",
         "Share of model calls that neither failed nor timed out. 99.5% leaves about 3.6 hours of full outage "
         "a month: most hosted model APIs promise no more.",
-        0.995, "service_model:aivitals_request_errors:ratio_rateWINDOW", Area.ENGINEERING),
+        0.995, "service_model:aivitals_request_errors:ratio_rateWINDOW", Area.ENGINEERING, first_step=_FIRST_STEP),
     Slo("latency", "Latency",
         f"Share of model calls faster than {LATENCY_SLO_SECONDS:g} s, the p95 latency threshold: 95% of "
         "calls under it is what a p95 objective means.",
-        0.95, "service_model:aivitals_slo_latency_errors:ratio_rateWINDOW", Area.ENGINEERING),
+        0.95, "service_model:aivitals_slo_latency_errors:ratio_rateWINDOW", Area.ENGINEERING, first_step=_FIRST_STEP),
 )

@@ -9,6 +9,13 @@ from __future__ import annotations
 
 OTHER = "other"
 
+#: The feature name a model's output is profiled and drift-checked under, beside its input features.
+PREDICTION = "__prediction__"
+
+#: Floor of a bin's share in PSI (an empty bin would make ln(0)): the numpy statistics and the
+#: drift recording rules use the same one, so an empty bin costs the same in both.
+PSI_EPSILON = 1e-4
+
 OPERATIONS = (
     # OpenTelemetry gen_ai.operation.name values
     "chat",

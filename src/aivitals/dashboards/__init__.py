@@ -4,27 +4,29 @@ from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard as db
 
-from ..catalogue import Dashboard
+from ..catalogue import BOARDS_BY_DASHBOARD, DERIVED, VITALS, Dashboard, Derived, Vital
 from . import executive, style
-from .layout import LAYOUT, TITLES
 from .panels import panel
 
 
+def in_row(board: Dashboard, row: str) -> list[Vital | Derived]:
+    """The vitals and derived series the catalogue places in one row, in their order."""
+    items: list[Vital | Derived] = [*VITALS, *DERIVED]
+    return sorted((i for i in items if i.dashboard is board and i.row == row), key=lambda i: i.order)
+
+
 def build(board: Dashboard) -> db.Dashboard:
-    """One dashboard: the executive tiles, or the rows of its layout."""
+    """One dashboard: the executive tiles, or its rows of panels."""
     if board is Dashboard.EXECUTIVE:
         return executive.build()
-    title, description = TITLES[board]
-    out = style.dashboard(board.value, title, description).link(style.link(*_back()))
-    for row, keys in LAYOUT[board]:
+    spec = BOARDS_BY_DASHBOARD[board]
+    home = BOARDS_BY_DASHBOARD[Dashboard.EXECUTIVE]
+    out = style.dashboard(board.value, spec.title, spec.description).link(style.link(home.title, home.dashboard.value))
+    for row in spec.rows:
         out = out.with_row(db.Row(row))
-        for key in keys:
-            out = out.with_panel(panel(key))
+        for item in in_row(board, row):
+            out = out.with_panel(panel(item))
     return out
-
-
-def _back() -> tuple[str, str]:
-    return TITLES[Dashboard.EXECUTIVE][0], Dashboard.EXECUTIVE.value
 
 
 def render_dashboards() -> dict[str, str]:

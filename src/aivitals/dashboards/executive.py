@@ -1,13 +1,12 @@
-"""The executive dashboard: the catalogue's six tiles and the period's totals."""
+"""The executive dashboard: the catalogue's six tiles and the period's totals (``TOTALS``)."""
 
 from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard as db
 
-from ..catalogue import METRICS_BY_NAME, VITALS, VITALS_BY_ID, Comparison, Dashboard, Vital
-from ..rules.promql import render
+from ..catalogue import BOARDS, BOARDS_BY_DASHBOARD, TOTALS, VITALS, VITALS_BY_ID, Comparison, Dashboard, Total, Vital
+from ..catalogue.promql import render, series_labels
 from . import style
-from .layout import TITLES
 from .panels import describe, queries
 
 TILE_HEIGHT = 6
@@ -36,50 +35,37 @@ def _period(query: str, labels: tuple[str, ...]) -> str:
                   style.sel(labels))
 
 
-def totals() -> list[object]:
-    requests = METRICS_BY_NAME["aivitals_requests_total"].name
-    spend = METRICS_BY_NAME["aivitals_cost_usd_total"].name
-    roi = VITALS_BY_ID["roi"]
-    unmetered = VITALS_BY_ID["unmetered_share"]
-    sm = ("namespace", "service", "model")
-    return [
-        style.stat_panel("Requests", "Model calls in the selected period.", "short",
-                         [style.target(f"sum(increase({requests}{{{style.sel(sm)}}}[$__range]))", instant=True)],
-                         width=6, height=4, links=[style.link("Traffic", Dashboard.ENGINEERING.value)]),
-        style.stat_panel("Spend", "Spend on model calls in the selected period, from the price table. Calls whose "
-                         "tokens are unknown are not in it: see Unmetered calls beside it.",
-                         "currencyUSD",
-                         [style.target(f"sum(increase({spend}{{{style.sel(sm)}}}[$__range]))", instant=True)],
-                         width=6, height=4, links=[style.link("Cost", Dashboard.ENGINEERING.value)]),
-        style.stat_panel("Unmetered calls", unmetered.description + " The highest of the selected services and "
-                         "models, over the selected period.", unmetered.grafana_unit,
-                         [style.target(f"{_worst(unmetered)}({_period(unmetered.query, sm)})", instant=True)],
-                         tuple(unmetered.thresholds), width=6, height=4,
-                         links=[style.link("Cost", Dashboard.ENGINEERING.value)]),
-        style.stat_panel("ROI", roi.description + " Over the selected period; the lowest of the selected "
-                         "namespaces, as the tiles show the worst value.", roi.grafana_unit,
-                         [style.target(f"{_worst(roi)}({_period(roi.query, ('namespace',))})", instant=True)],
-                         tuple(roi.thresholds), width=6, height=4,
-                         links=[style.link("Business", Dashboard.BUSINESS.value)]),
-    ]
+def total(spec: Total) -> object:
+    """A number of the period: the catalogue's query, or the worst value of a vital, over the time range."""
+    link = [style.link(spec.link, spec.board.value)]
+    if not spec.vital:
+        return style.stat_panel(spec.title, spec.description, spec.grafana_unit,
+                                [style.target(_period(spec.query, spec.filters), instant=True)],
+                                width=6, height=4, links=link)
+    vital = VITALS_BY_ID[spec.vital]
+    query = f"{_worst(vital)}({_period(vital.query, series_labels(vital.query))})"
+    return style.stat_panel(spec.title, vital.description + spec.description, vital.grafana_unit,
+                            [style.target(query, instant=True)], tuple(vital.thresholds), width=6, height=4,
+                            links=link)
 
 
 def build() -> db.Dashboard:
-    title, description = TITLES[Dashboard.EXECUTIVE]
-    board = style.dashboard(Dashboard.EXECUTIVE.value, title, description)
+    spec = BOARDS_BY_DASHBOARD[Dashboard.EXECUTIVE]
+    board = style.dashboard(Dashboard.EXECUTIVE.value, spec.title, spec.description)
     positions: dict[int, list[Vital]] = {}
     for vital in VITALS:
         if vital.tile:
             positions.setdefault(vital.tile.position, []).append(vital)
-    board = board.with_row(db.Row("Is it working?"))
+    tiles_row, totals_row = spec.rows
+    board = board.with_row(db.Row(tiles_row))
     for position in sorted(positions):
         shared = positions[position]
         for vital in shared:
             board = board.with_panel(tile(vital, 8 // len(shared)))  # type: ignore[arg-type]
-    board = board.with_row(db.Row("This period"))
-    for panel in totals():
-        board = board.with_panel(panel)  # type: ignore[arg-type]
-    for dash in Dashboard:
-        if dash is not Dashboard.EXECUTIVE:
-            board = board.link(style.link(TITLES[dash][0], dash.value))
+    board = board.with_row(db.Row(totals_row))
+    for spec_ in TOTALS:
+        board = board.with_panel(total(spec_))  # type: ignore[arg-type]
+    for other in BOARDS:
+        if other.dashboard is not Dashboard.EXECUTIVE:
+            board = board.link(style.link(other.title, other.dashboard.value))
     return board

@@ -5,11 +5,9 @@ from __future__ import annotations
 from grafana_foundation_sdk.builders import prometheus as prom
 from grafana_foundation_sdk.builders import timeseries
 
-from ..catalogue import DERIVED, VITALS_BY_ID, Derived, Threshold, Vital
-from ..rules.promql import recorded_labels, render, series_labels
+from ..catalogue import Derived, Threshold, Vital
+from ..catalogue.promql import recorded_labels, render, series_labels
 from . import style
-
-DERIVED_BY_RECORD: dict[str, Derived] = {d.record: d for d in DERIVED}
 
 
 def _fmt(value: float | None) -> str:
@@ -54,9 +52,8 @@ def describe(item: Vital | Derived) -> str:
     return text + (" Recorded as " + ", ".join(f"`{n}`" for n in names) + "." if names else "")
 
 
-def panel(key: str) -> timeseries.Panel:
-    """The time series panel of a vital id or a derived record name."""
-    item: Vital | Derived = VITALS_BY_ID[key] if key in VITALS_BY_ID else DERIVED_BY_RECORD[key]
+def panel(item: Vital | Derived) -> timeseries.Panel:
+    """The time series panel of a vital or a derived series."""
     if isinstance(item, Vital):
         title = (f"#{item.number} " if item.number else "") + item.title
         limits = tuple(t for t in item.thresholds if not t.subject)

@@ -19,7 +19,7 @@ from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models import dashboard as dm
 
 from ..catalogue import Comparison, Threshold
-from ..rules.promql import FILTER_LABELS, render, sel_for
+from ..catalogue.promql import FILTER_LABELS, render, sel_for
 
 DATASOURCE = common.DataSourceRef(type_val="prometheus", uid="${datasource}")
 #: What each filter label is matched against: the template variable of the same name.

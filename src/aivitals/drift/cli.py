@@ -15,10 +15,10 @@ from pathlib import Path
 
 from aivitals.stats import StatsError
 
+from ..catalogue.drift import DEFAULT_THRESHOLD
 from .data import Column, DataError, read_columns
 from .offline import FeatureDrift, compare
 from .profile import PREDICTION, Profile, ProfileError, build_profile, load_profile
-from .promql import DEFAULT_THRESHOLD
 
 
 def _reference(path: str, bins: int, top_k: int,

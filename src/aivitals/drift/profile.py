@@ -28,13 +28,13 @@ from typing import Any
 import numpy as np
 
 from aivitals.catalogue import LABELS
+from aivitals.catalogue.values import PREDICTION
 from aivitals.stats import bin_counts, quantile_edges
 
 from .data import Column, DataError, category_column, numeric_column, read_columns
 
 FORMAT = "aivitals-reference-profile"
 VERSION = 1
-PREDICTION = "__prediction__"
 NUMERIC, CATEGORICAL = "numeric", "categorical"
 #: Bins per feature are label values (``le``, ``feature_bin``); the catalogue caps them.
 MAX_BINS = LABELS["feature_bin"].max_values

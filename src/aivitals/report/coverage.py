@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..catalogue.figures import COVERAGE_QUERY
-from ..rules.promql import render
+from ..catalogue.promql import render
 from .errors import ReportError
 from .period import DAY_SECONDS, Month
 from .query import Prometheus

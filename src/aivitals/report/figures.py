@@ -11,8 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ..catalogue import FIGURES, METRICS_BY_NAME, Figure, Format, Section
-from ..drift import promql as drift_promql
-from ..rules.promql import render
+from ..catalogue import drift as drift_promql
+from ..catalogue.promql import render
 from .period import DAY_SECONDS, Month
 from .query import Prometheus
 

@@ -11,16 +11,26 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..catalogue import DERIVED, METRICS_BY_NAME, SLOS, VITALS, Area, Severity, Slo, Threshold, Unit, Vital
+from ..catalogue import (
+    DERIVED,
+    METRICS_BY_NAME,
+    SLOS,
+    TARGET_ALERTS,
+    VITALS,
+    Area,
+    Severity,
+    Slo,
+    TargetAlert,
+    Threshold,
+    Unit,
+    Vital,
+)
+from ..catalogue.promql import recorded_labels, render, series_labels, subject
 from . import human
 from .naming import alert_name, anchor, area_name, camel, crossing
-from .promql import recorded_labels, render, series_labels, subject
 from .slo import burn_expr
 
 THRESHOLD_METRIC = METRICS_BY_NAME["aivitals_threshold"].name
-SERIES_COUNT = next(d.record for d in DERIVED if d.record.startswith("job:aivitals_series"))
-#: How long a job that stopped exporting stays reported as missing.
-TARGET_MEMORY = "1h"
 LEVELS: tuple[Severity, ...] = (Severity.WARNING, Severity.CRITICAL)
 
 
@@ -40,6 +50,8 @@ class Alert:
     slo: Slo | None = None
     meaning: str = ""
     confirm: list[str] = field(default_factory=list)
+    #: What the runbook says to do first.
+    first_step: str = ""
 
     def rule(self) -> dict[str, Any]:
         return {"alert": self.name, "expr": self.expr, "for": self.for_, "labels": self.labels,
@@ -117,7 +129,8 @@ def threshold_alerts(vital: Vital, threshold: Threshold, runbook: str) -> list[A
             name, level.value, expr, threshold.for_,
             {"severity": level.value, "area": vital.area.value, "vital": vital.id}, annotations,
             vital=vital, threshold=threshold, default=default,
-            meaning=f"{vital.description} {threshold.reason}", confirm=[value]))
+            meaning=f"{vital.description} {threshold.reason}", confirm=[value],
+            first_step=vital.first_step))
     return alerts
 
 
@@ -136,33 +149,17 @@ def slo_alerts(slo: Slo, runbook: str) -> list[Alert]:
                              '{{ $value | printf "%.3g" }} times faster than the period allows. ' + slo.description),
              "runbook_url": f"{runbook}#{anchor(name)}"},
             slo=slo, meaning=slo.description,
-            confirm=[render(slo.errors, w) for w in ("5m", "1h", "1d")]))
+            confirm=[render(slo.errors, w) for w in ("5m", "1h", "1d")], first_step=slo.first_step))
     return out
 
 
-def target_alerts(runbook: str) -> list[Alert]:
-    down = "AivitalsInfraTargetDown"
-    absent = "AivitalsInfraVitalsAbsent"
-    return [
-        Alert(down, "warning", f"up == 0 and on (namespace, job) max_over_time({SERIES_COUNT}[{TARGET_MEMORY}])",
-              "5m", {"severity": "warning", "area": Area.INFRA.value},
-              {"summary": "A target that exports aivitals is down: {{ $labels.job }} {{ $labels.instance }}.",
-               "description": ("Prometheus cannot scrape {{ $labels.instance }} of job {{ $labels.job }}, which "
-                               f"exported aivitals series in the last {TARGET_MEMORY}. Its vitals are frozen: "
-                               "alerts on them cannot fire."),
-               "runbook_url": f"{runbook}#{anchor(down)}"},
-              meaning="A scrape target that exported aivitals series answers no more.",
-              confirm=['up == 0', f"max_over_time({SERIES_COUNT}[{TARGET_MEMORY}])"]),
-        Alert(absent, "warning", f"max_over_time({SERIES_COUNT}[{TARGET_MEMORY}]) unless {SERIES_COUNT}",
-              "10m", {"severity": "warning", "area": Area.INFRA.value},
-              {"summary": "Job {{ $labels.job }} stopped exporting aivitals series.",
-               "description": (f"Job {{{{ $labels.job }}}} exported {{{{ $value }}}} aivitals series in the last "
-                               f"{TARGET_MEMORY} and exports none now: the target is gone from discovery or no "
-                               "longer instrumented. Every alert on its vitals is blind."),
-               "runbook_url": f"{runbook}#{anchor(absent)}"},
-              meaning="A job that exported aivitals series exports none now.",
-              confirm=[SERIES_COUNT, f"max_over_time({SERIES_COUNT}[{TARGET_MEMORY}])"]),
-    ]
+def target_alert(target: TargetAlert, runbook: str) -> Alert:
+    """An alert on the scrape targets, written out in the catalogue."""
+    return Alert(target.name, Severity.WARNING.value, target.expr, target.for_,
+                 {"severity": Severity.WARNING.value, "area": Area.INFRA.value},
+                 {"summary": target.summary, "description": target.description,
+                  "runbook_url": f"{runbook}#{anchor(target.name)}"},
+                 meaning=target.meaning, confirm=list(target.confirm), first_step=target.first_step)
 
 
 def all_alerts(runbook: str = "docs/runbooks.md") -> list[Alert]:
@@ -172,7 +169,7 @@ def all_alerts(runbook: str = "docs/runbooks.md") -> list[Alert]:
             out.extend(threshold_alerts(vital, threshold, runbook))
     for slo in SLOS:
         out.extend(slo_alerts(slo, runbook))
-    out.extend(target_alerts(runbook))
+    out.extend(target_alert(target, runbook) for target in TARGET_ALERTS)
     return out
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..catalogue import SLO_WINDOWS, SLOS
-from .drift import drift_rules
-from .promql import Recording, catalogue_recordings, longest_range, render
+from ..catalogue import DRIFT, SLO_WINDOWS, SLOS
+from ..catalogue.promql import Recording, catalogue_recordings, longest_range, render
 
 _NAME = re.compile(r"[a-z_]+:aivitals_[a-z0-9_]+:[a-zA-Z0-9_]+")
 
@@ -65,7 +64,6 @@ def recording_groups() -> list[dict[str, Any]]:
         _group("aivitals-slo-sli", [r for r in ordered if r.record in sli - long]),
         _group("aivitals-slo-sli-long", [r for r in ordered if r.record in sli & long], LONG_INTERVAL),
     ]
-    drift = drift_rules()
-    if drift:
-        groups.append({"name": "aivitals-drift", "rules": drift})
+    if DRIFT:
+        groups.append({"name": "aivitals-drift", "rules": [{"record": r.record, "expr": r.expr} for r in DRIFT]})
     return groups

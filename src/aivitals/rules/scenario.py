@@ -13,8 +13,9 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from ..catalogue.values import CAN_REFUSE
-from .promql import seconds
+from ..catalogue.drift import FEATURE_PSI
+from ..catalogue.promql import seconds
+from ..catalogue.values import CAN_REFUSE, PREDICTION
 
 SVC = {"service": "chat", "model": "m1"}
 CALL = {**SVC, "operation": "chat", "provider": "openai"}
@@ -52,7 +53,7 @@ CALIBRATION = {"0.9": (100, 80, 90), "0.5": (20, 12, 10)}  # bin: predictions, c
 GROUPS = {"young": (40, 10), "old": (30, 20)}  # group: correct, wrong
 KPI = {"treatment": (100, 30), "control": (100, 20)}  # cohort: exposures, conversions
 FIXED = {"compute": 1000.0, "storage": 500.0}
-PSI = {"f1": 0.1, "f2": 0.2, "__prediction__": 0.3}
+PSI = {"f1": 0.1, "f2": 0.2, PREDICTION: 0.3}
 TRAINED, GROUND_TRUTH = 1000.0, 5000.0
 PROBE_SUITE = {"suite": "aivitals-jailbreak", "suite_version": "1", "model": "m1"}
 #: Probe category: release -> (model version, answered attempts, successful attacks).
@@ -139,7 +140,7 @@ def series() -> list[Series]:
     s += [Series("aivitals_host_cpu_utilization_ratio", {"instance": "node1:9400"}, 0.25, False),
           Series("aivitals_host_memory_utilization_ratio", {"instance": "node1:9400"}, 0.5, False),
           Series("aivitals_capacity_requests_per_second", SVC, CAPACITY, False)]
-    s += [Series("model_feature:aivitals_feature_psi:1d", {**MODEL, "feature": f}, v, False) for f, v in PSI.items()]
+    s += [Series(FEATURE_PSI, {**MODEL, "feature": f}, v, False) for f, v in PSI.items()]
     return s
 
 
@@ -212,7 +213,7 @@ def quantile_over_time(q: float, values: list[float]) -> float:
 def expected(record: str, window: str | None, eval_seconds: float) -> Expected:
     """The value(s) the record must have, from the scenario, by hand."""
     w = float(seconds(window)) if window else 0.0
-    return _EXPECTED[record](w, eval_seconds, dict(SVC))
+    return expectation_for(record)(w, eval_seconds, dict(SVC))
 
 
 def _ece(w: float) -> float:
@@ -400,6 +401,17 @@ def _probe_z(category: str | None) -> float:
     return (s1 / n1 - s0 / n0) / math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n0))
 
 
+class NoExpectation(LookupError):
+    """A recorded series the rule tests have no hand-computed value for; the message says what to add."""
+
+
 def expectation_for(pattern: str) -> Callable[[float, float, dict[str, str]], Expected]:
     """The hand computation for a record name pattern (its WINDOW token stripped)."""
-    return _EXPECTED[pattern.replace("WINDOW", "")]
+    key = pattern.replace("WINDOW", "")
+    try:
+        return _EXPECTED[key]
+    except KeyError:
+        raise NoExpectation(
+            f"the rule tests have no expected value for the record {pattern!r}: add {key!r} to _EXPECTED in "
+            "src/aivitals/rules/scenario.py (its value worked out by hand from the scenario's series), and the "
+            "input series it reads to series() there") from None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..catalogue import BURN_WINDOWS, BurnWindow, Severity, Slo
-from .promql import render, seconds
+from ..catalogue.promql import render, seconds
 
 
 def burn_factor(window: BurnWindow, period: str) -> float:

@@ -12,9 +12,9 @@ import re
 from typing import Any
 
 from ..catalogue import SLO_WINDOWS, Comparison, Severity, Threshold
+from ..catalogue.promql import catalogue_recordings, longest_range, recorded_labels, render, seconds, series_labels
 from . import human
 from .alerts import THRESHOLD_METRIC, Alert, all_alerts
-from .promql import catalogue_recordings, longest_range, recorded_labels, render, seconds, series_labels
 from .scenario import Series, expectation_for, series
 
 #: Short windows need samples a minute apart; day-to-month windows hourly ones, or the test takes minutes.

@@ -13,14 +13,14 @@ from typing import Any
 
 import numpy as np
 
+from ..catalogue.values import PSI_EPSILON
 from . import _special
 from ._checks import FloatArray, StatsError, counts, vector
 from .binning import bin_counts, quantile_edges
 
-#: Floor for a bin's share in PSI. An empty bin makes ln(p/q) infinite; the
-#: share is raised to this value first (``max(share, PSI_EPSILON)``). The
-#: PromQL in ``aivitals.drift.promql`` uses the same constant via clamp_min.
-PSI_EPSILON = 1e-4
+# PSI_EPSILON floors a bin's share in PSI. An empty bin makes ln(p/q) infinite; the
+# share is raised to it first (``max(share, PSI_EPSILON)``). The drift PromQL in
+# ``aivitals.catalogue.drift`` uses the same constant via clamp_min.
 
 #: Above this sample size ks_2samp switches from the exact p-value to the
 #: asymptotic one, as scipy's method='auto' does.

@@ -3,7 +3,7 @@
 ``histogram_quantile`` follows Prometheus 2.x's ``bucketQuantile`` line by
 line. The drift functions take per-bin current counts and the reference
 profile's per-bin shares, and compute exactly what the recording rules in
-:mod:`aivitals.drift.promql` compute, so a test can hold one to the other.
+:mod:`aivitals.catalogue.drift` compute, so a test can hold one to the other.
 """
 
 from __future__ import annotations

@@ -20,6 +20,9 @@ the same math as a chain of rules named ``level:metric:window``, e.g.
 ``model_feature:aivitals_feature_psi:1d``. ``aivitals.stats.histogram`` holds
 the numpy oracle each expression is tested against (``tests/test_drift_promql.py``).
 A feature with no observation in the window yields no sample (never a 0).
+
+``DRIFT`` is the chain recorded at one day: catalogue data like every other
+record, put in its own rule group by ``aivitals build``.
 """
 
 from __future__ import annotations
@@ -27,18 +30,18 @@ from __future__ import annotations
 import math
 import re
 
-from aivitals.catalogue import METRICS_BY_NAME, VITALS_BY_ID
-from aivitals.stats import PSI_EPSILON
-
-from .profile import PREDICTION
+from .metrics import METRICS_BY_NAME
+from .schema import Record
+from .values import PREDICTION, PSI_EPSILON
 
 _VALUES = METRICS_BY_NAME["aivitals_feature_values"].name + "_bucket"
 _REFERENCE = METRICS_BY_NAME["aivitals_feature_reference_ratio"].name
 _BINS = METRICS_BY_NAME["aivitals_feature_bin_observations_total"].name
 _BIN_REFERENCE = METRICS_BY_NAME["aivitals_feature_reference_bin_ratio"].name
 
-#: The default "drifting" bar: the catalogue's per-feature drift warning level.
-DEFAULT_THRESHOLD = next(t.warning for t in VITALS_BY_ID["feature_drift"].thresholds if t.warning is not None)
+#: The "drifting" bar: the conventional "significant shift" PSI, the per-feature drift vital's warning level
+#: and the bar of the distribution shift share.
+DEFAULT_THRESHOLD = 0.15
 STATS = ("psi", "ks", "js")
 _INF = 'le="+Inf"'
 _DURATION = re.compile(r"^(\d+(ms|[smhdwy]))+$")
@@ -173,3 +176,15 @@ def recording_rules(window: str = "1d", threshold: float = DEFAULT_THRESHOLD) ->
         {"record": f"model:aivitals_distribution_shift_share:{w}", "expr": shift_share(psi_name, threshold)},
         {"record": f"model:aivitals_distribution_shift_max:{w}", "expr": shift_max(psi_name)},
     ]
+
+
+#: The per-feature PSI over a day, which the drift vitals read.
+FEATURE_PSI = record_name("psi", "1d")
+#: The labels the vitals' queries may filter it on.
+FEATURE_KEEPS = ("namespace", "model", "feature")
+
+#: The drift rules ``aivitals build`` writes (group aivitals-drift), in evaluation order.
+DRIFT: tuple[Record, ...] = tuple(
+    Record(rule["record"], rule["expr"], FEATURE_KEEPS if rule["record"] == FEATURE_PSI else ())
+    for rule in recording_rules()
+)

@@ -10,7 +10,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..catalogue import DERIVED, VITALS, Derived, Vital
+from . import DERIVED, DRIFT, VITALS
+from .schema import Derived, Vital
 
 _DURATION = re.compile(r"^(\d+)([smhdwy])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
@@ -68,12 +69,6 @@ def catalogue_recordings() -> list[Recording]:
     return out
 
 
-#: Recorded series that other packages produce, with the labels they keep.
-EXTERNAL_SERIES: dict[str, tuple[str, ...]] = {
-    "model_feature:aivitals_feature_psi:1d": ("namespace", "model", "feature"),
-}
-
-
 def series_labels(expr: str) -> tuple[str, ...]:
     """The labels a query's result keeps: its ``by`` clause, or the recorded series it reads."""
     clauses = _BY.findall(expr)
@@ -88,7 +83,7 @@ def series_labels(expr: str) -> tuple[str, ...]:
 
 def recorded_labels() -> dict[str, tuple[str, ...]]:
     """Record name -> the labels its series keep (namespace included)."""
-    known = dict(EXTERNAL_SERIES)
+    known = {rec.record: rec.keeps for rec in DRIFT if rec.keeps}
     for rec in catalogue_recordings():
         if rec.record not in known:
             known[rec.record] = ()
