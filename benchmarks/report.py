@@ -23,7 +23,7 @@ import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
 
-from aivitals.promserver import free_port
+from aivitals.codegen.promserver import free_port
 from aivitals.report.cli import main as report
 from aivitals.report.coverage import measure
 from aivitals.report.figures import read_month

@@ -20,9 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from aivitals.build import render_all, write
-from aivitals.promserver import start_prometheus
-from aivitals.rules.recording import LONG_INTERVAL
+from aivitals.codegen.build import render_all, write
+from aivitals.codegen.promserver import start_prometheus
+from aivitals.codegen.rules.recording import LONG_INTERVAL
 from exporter import Exporter
 
 MODELS = ("m1", "m2", "m3", "m4")

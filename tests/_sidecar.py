@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from aivitals.promserver import free_port
+from aivitals.codegen.promserver import free_port
 from aivitals.sidecar import Settings
 
 __all__ = ["NOW", "Clock", "client", "free_port", "metrics", "post", "sample", "samples", "settings", "sidecar_clock"]

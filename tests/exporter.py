@@ -16,8 +16,8 @@ from prometheus_client.exposition import MetricsHandler
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
-from aivitals.promserver import free_port
-from aivitals.rules.scenario import series
+from aivitals.codegen.promserver import free_port
+from aivitals.codegen.rules.scenario import series
 
 #: Series the exporter leaves out: recording-rule outputs that other rules produce.
 RECORDED = ":"

@@ -22,7 +22,7 @@ import pytest
 import yaml
 from packaging.version import Version
 
-from aivitals.chart import CHART_DIR, mirror
+from aivitals.codegen.chart import CHART_DIR, mirror
 
 REPO = Path(__file__).resolve().parent.parent
 CHART = REPO / CHART_DIR

@@ -1,4 +1,4 @@
-"""The house plan, checked: imports in src/aivitals form no cycle (docs/architecture.md is the map)."""
+"""The house plan, checked: no import cycle in src/aivitals, imports point one way (docs/architecture.md is the map)."""
 
 from __future__ import annotations
 
@@ -94,3 +94,30 @@ def test_the_graph_sees_relative_lazy_and_package_imports():
     assert "aivitals.default" in graph["aivitals.exposition"], "a function-level relative import counts"
     assert "aivitals.tracker" not in graph["aivitals.track"], "an import under TYPE_CHECKING does not"
     assert "aivitals.catalogue" in graph["aivitals.sidecar.ledger"]
+
+
+def _imports_of(path: Path) -> set[str]:
+    """Top-level names of every module a file imports (absolute imports only)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_only_the_generators_import_grafana_foundation_sdk():
+    importers = {name for name, path in modules().items() if "grafana_foundation_sdk" in _imports_of(path)}
+    assert importers and all(name.startswith("aivitals.codegen.") for name in importers), sorted(importers)
+
+
+#: The demo writes the generated rules for its own Prometheus and starts it with codegen.promserver.
+CODEGEN_USERS = {"aivitals.demo.run"}
+
+
+def test_outside_the_generators_only_the_demo_imports_them():
+    graph = import_graph()
+    users = {name for name, deps in graph.items() if not name.startswith("aivitals.codegen")
+             and any(dep == "aivitals.codegen" or dep.startswith("aivitals.codegen.") for dep in deps)}
+    assert users == CODEGEN_USERS

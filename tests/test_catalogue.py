@@ -23,7 +23,7 @@ from aivitals.catalogue import (
     Unit,
     validate,
 )
-from aivitals.catalogue.docs import render
+from aivitals.codegen.docs import render
 
 
 def test_it_holds_the_thirty_vitals_and_the_six_tiles():

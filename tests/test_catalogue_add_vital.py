@@ -31,14 +31,14 @@ from aivitals.catalogue import (
     Threshold,
     Unit,
     Vital,
-    docs,
     validate,
 )
-from aivitals.dashboards import render_dashboards
-from aivitals.rules import all_alerts, recording_groups
-from aivitals.rules.runbooks import render
-from aivitals.rules.scenario import NoExpectation
-from aivitals.rules.unittests import render_tests
+from aivitals.codegen import docs
+from aivitals.codegen.dashboards import render_dashboards
+from aivitals.codegen.rules import all_alerts, recording_groups
+from aivitals.codegen.rules.runbooks import render
+from aivitals.codegen.rules.scenario import NoExpectation
+from aivitals.codegen.rules.unittests import render_tests
 
 SM = "namespace, service, model"
 REPLY = Vital(
@@ -107,7 +107,7 @@ def test_the_new_vital_reaches_the_docs(with_reply: tuple[Vital, ...]) -> None:
 
 def test_the_rule_tests_say_what_to_add_for_a_record_they_have_no_value_for(with_reply: tuple[Vital, ...]) -> None:
     with pytest.raises(NoExpectation, match=r"add 'service_model:aivitals_reply_tokens:mean_rate' to _EXPECTED in "
-                                            r"src/aivitals/rules/scenario\.py"):
+                                            r"src/aivitals/codegen/rules/scenario\.py"):
         render_tests("docs/runbooks.md")
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from _shared import shared_dir
 from aivitals.catalogue import DERIVED, VITALS, Dashboard
-from aivitals.dashboards import render_dashboards
+from aivitals.codegen.dashboards import render_dashboards
 
 BOARDS = {name: json.loads(text) for name, text in render_dashboards().items()}
 

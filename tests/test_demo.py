@@ -13,7 +13,7 @@ import urllib.request
 
 import pytest
 
-from aivitals.promserver import free_port, start_prometheus
+from aivitals.codegen.promserver import free_port, start_prometheus
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.slow]
 

@@ -15,9 +15,9 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from aivitals import Tracker
+from aivitals.codegen.promserver import free_port, start_prometheus
 from aivitals.evaluators.worker import EvaluateConfig
 from aivitals.exposition import start_http_server
-from aivitals.promserver import free_port, start_prometheus
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.slow,
               pytest.mark.skipif(not shutil.which("prometheus"), reason="no prometheus binary")]

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from _echo_provider import echo_provider, provider_env
-from aivitals.promserver import free_port
+from aivitals.codegen.promserver import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"

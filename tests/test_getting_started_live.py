@@ -30,7 +30,7 @@ import yaml
 
 from _echo_provider import echo_provider, provider_env
 from _sidecar import get, sample
-from aivitals.promserver import free_port
+from aivitals.codegen.promserver import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from aivitals import chart as chart_sync
 from aivitals.catalogue import VITALS
-from aivitals.chart_docs import ChartDocsError, render_readme
+from aivitals.codegen import chart as chart_sync
+from aivitals.codegen.chart_docs import ChartDocsError, render_readme
 from helm_support import CHART, FIXTURES, REPO
 
 

@@ -99,7 +99,7 @@ def test_a_probe_result_that_contradicts_itself_is_a_422(sidecar):
 def test_the_regression_alert_fires_on_the_sidecars_series_with_the_z_score_the_cli_tests(capsys, sidecar):
     from scipy.stats import norm
 
-    from aivitals.promserver import start_prometheus
+    from aivitals.codegen.promserver import start_prometheus
 
     with serve(robust) as url:
         probe(capsys, url, sidecar, "v1")

@@ -27,7 +27,7 @@ import pytest
 from aivitals.catalogue import VITALS_BY_ID
 from aivitals.catalogue.promql import render
 from aivitals.catalogue.vitals import MONTH_SECONDS
-from aivitals.promserver import free_port
+from aivitals.codegen.promserver import free_port
 from aivitals.report.cli import main
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.slow,

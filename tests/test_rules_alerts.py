@@ -8,10 +8,10 @@ import pytest
 
 from aivitals.catalogue import BURN_WINDOWS, METRICS_BY_NAME, SLOS, VITALS, Severity
 from aivitals.catalogue.slos import LATENCY_SLO_SECONDS
-from aivitals.rules import all_alerts
-from aivitals.rules.human import humanize_duration, humanize_percentage
-from aivitals.rules.runbooks import render as runbooks
-from aivitals.rules.slo import burn_factor
+from aivitals.codegen.rules import all_alerts
+from aivitals.codegen.rules.human import humanize_duration, humanize_percentage
+from aivitals.codegen.rules.runbooks import render as runbooks
+from aivitals.codegen.rules.slo import burn_factor
 
 
 def test_burn_rate_factors_come_from_the_budget_table() -> None:

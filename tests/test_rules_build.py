@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from _shared import REPO
-from aivitals.build import main, render_all
+from aivitals.codegen.build import main, render_all
 
 #: Directories that hold only generated files; docs/ also holds hand-written pages.
 GENERATED = ("alerts", "dashboards")
@@ -70,7 +70,7 @@ def test_promtool_finds_the_rule_files_clean() -> None:
 
 
 def test_the_test_prometheus_evaluates_long_groups_at_its_own_fast_interval(tmp_path: Path) -> None:
-    from aivitals.promserver import _copy_rules
+    from aivitals.codegen.promserver import _copy_rules
 
     write_dir = tmp_path / "alerts"
     write_dir.mkdir()

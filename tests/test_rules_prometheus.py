@@ -21,10 +21,10 @@ from typing import Any
 
 import pytest
 
-from aivitals.build import render_all, write
 from aivitals.catalogue.promql import catalogue_recordings
-from aivitals.promserver import PrometheusHandle, free_port, start_prometheus
-from aivitals.rules import all_alerts
+from aivitals.codegen.build import render_all, write
+from aivitals.codegen.promserver import PrometheusHandle, free_port, start_prometheus
+from aivitals.codegen.rules import all_alerts
 from exporter import Exporter
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.slow,

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from aivitals.build import render_all, write
 from aivitals.catalogue.promql import catalogue_recordings
-from aivitals.rules import all_alerts
-from aivitals.rules.unittests import render_tests
+from aivitals.codegen.build import render_all, write
+from aivitals.codegen.rules import all_alerts
+from aivitals.codegen.rules.unittests import render_tests
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.skipif(not shutil.which("promtool"), reason="no promtool")]
 
@@ -62,7 +62,7 @@ def test_refusal_zero_alerts_a_chat_model_and_never_an_embedding_model_or_a_clas
     """A model that cannot refuse (embeddings, classify) has a refusal rate of exactly 0 by nature."""
     import yaml
 
-    from aivitals.rules.unittests import _firing
+    from aivitals.codegen.rules.unittests import _firing
 
     [warning] = [a for a in all_alerts() if a.name == "AivitalsQualityRefusalRateZero"]
     annotations = _firing([warning], {"service": "s", "model": "chatty", "method": ""}, 0.0)[0]["exp_annotations"]

@@ -9,8 +9,8 @@ import pytest
 from scipy.stats import chi2_contingency
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
 
-from aivitals.rules import scenario
-from aivitals.rules.scenario import CONFUSION, KPI, bucket_quantile, expected, quantile_over_time
+from aivitals.codegen.rules import scenario
+from aivitals.codegen.rules.scenario import CONFUSION, KPI, bucket_quantile, expected, quantile_over_time
 
 
 def _value(record: str, window: str | None = "1h") -> float:

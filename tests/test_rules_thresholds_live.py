@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from aivitals.build import render_all, write
+from aivitals.codegen.build import render_all, write
+from aivitals.codegen.promserver import start_prometheus
 from aivitals.config import ThresholdCollector, parse
-from aivitals.promserver import start_prometheus
 from exporter import Exporter
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.skipif(not shutil.which("prometheus"), reason="no prometheus")]

@@ -31,8 +31,8 @@ def _delegate(module: str, prefix: Sequence[str] = ()) -> Callable[[argparse.Nam
 
 
 _DELEGATED = {
-    "build": ("aivitals.build", "generate alerts/, dashboards/ and docs/ from the catalogue (and the Helm chart's "
-                                "copies)"),
+    "build": ("aivitals.codegen.build", "generate alerts/, dashboards/ and docs/ from the catalogue (and the Helm "
+                                        "chart's copies)"),
     "serve": ("aivitals.sidecar.server", "run the sidecar: a durable event API for labels, outcomes, users, "
                                          "surveys, incidents and training runs"),
     "reference": ("aivitals.drift.profile", "build a reference profile: aivitals reference build DATA --out FILE"),

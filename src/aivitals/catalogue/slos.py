@@ -2,7 +2,7 @@
 
 The windows and budget shares are the SRE workbook's (and sloth's) table for a
 30-day period; the burn-rate factors (14.4, 6, 3, 1) are derived from them in
-``aivitals.rules.slo``, never typed in.
+``aivitals.codegen.rules.slo``, never typed in.
 """
 
 from __future__ import annotations

@@ -116,11 +116,11 @@ class Demo:
 
     def _start_prometheus(self) -> None:
         """A local Prometheus with the generated rules, scraping the demo and its sidecar."""
-        from ..promserver import PrometheusError, start_prometheus
+        from ..codegen.promserver import PrometheusError, start_prometheus
 
         try:
-            from ..rules import alert_groups, recording_groups
-            from ..rules.files import dump
+            from ..codegen.rules import alert_groups, recording_groups
+            from ..codegen.rules.files import dump
         except ImportError:
             print("aivitals demo: --prometheus needs the codegen extra: pip install 'aivitals[codegen]'",
                   file=self.out, flush=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ..catalogue import Area, Comparison, Threshold, Vital
+from ...catalogue import Area, Comparison, Threshold, Vital
 
 _SYMPTOM = {Comparison.ABOVE: "High", Comparison.BELOW: "Low", Comparison.EQUAL: "Zero"}
 _WORD = {Comparison.ABOVE: "above", Comparison.BELOW: "below", Comparison.EQUAL: "at"}

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..catalogue import SLO_WINDOWS, Comparison, Severity, Threshold
-from ..catalogue.promql import catalogue_recordings, longest_range, recorded_labels, render, seconds, series_labels
+from ...catalogue import SLO_WINDOWS, Comparison, Severity, Threshold
+from ...catalogue.promql import catalogue_recordings, longest_range, recorded_labels, render, seconds, series_labels
 from . import human
 from .alerts import THRESHOLD_METRIC, Alert, all_alerts
 from .scenario import Series, expectation_for, series

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard as db
 
-from ..catalogue import BOARDS, BOARDS_BY_DASHBOARD, TOTALS, VITALS, VITALS_BY_ID, Comparison, Dashboard, Total, Vital
-from ..catalogue.promql import render, series_labels
+from ...catalogue import BOARDS, BOARDS_BY_DASHBOARD, TOTALS, VITALS, VITALS_BY_ID, Comparison, Dashboard, Total, Vital
+from ...catalogue.promql import render, series_labels
 from . import style
 from .panels import describe, queries
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from grafana_foundation_sdk.builders import prometheus as prom
 from grafana_foundation_sdk.builders import timeseries
 
-from ..catalogue import Derived, Threshold, Vital
-from ..catalogue.promql import recorded_labels, render, series_labels
+from ...catalogue import Derived, Threshold, Vital
+from ...catalogue.promql import recorded_labels, render, series_labels
 from . import style
 
 

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .catalogue import VITALS, Comparison, Threshold
+from ..catalogue import VITALS, Comparison, Threshold
 
 CHART_DIR = Path("helm") / "aivitals"
 #: (source folder in the repository, pattern, folder inside the chart)

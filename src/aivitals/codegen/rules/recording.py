@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..catalogue import DRIFT, SLO_WINDOWS, SLOS
-from ..catalogue.promql import Recording, catalogue_recordings, longest_range, render
+from ...catalogue import DRIFT, SLO_WINDOWS, SLOS
+from ...catalogue.promql import Recording, catalogue_recordings, longest_range, render
 
 _NAME = re.compile(r"[a-z_]+:aivitals_[a-z0-9_]+:[a-zA-Z0-9_]+")
 

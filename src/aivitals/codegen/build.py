@@ -10,8 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from .catalogue import docs
-from .config import ConfigError, load
+from ..config import ConfigError, load
+from . import docs
 
 DEFAULT_RUNBOOK_URL = "docs/runbooks.md"
 

@@ -13,9 +13,9 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from ..catalogue.drift import FEATURE_PSI
-from ..catalogue.promql import seconds
-from ..catalogue.values import CAN_REFUSE, PREDICTION
+from ...catalogue.drift import FEATURE_PSI
+from ...catalogue.promql import seconds
+from ...catalogue.values import CAN_REFUSE, PREDICTION
 
 SVC = {"service": "chat", "model": "m1"}
 CALL = {**SVC, "operation": "chat", "provider": "openai"}
@@ -146,7 +146,7 @@ def series() -> list[Series]:
 
 def bucket_quantile(q: float, buckets: Mapping[str, float]) -> float:
     """Prometheus's histogram_quantile over ``{le: cumulative count}`` (aivitals.stats is the oracle)."""
-    from ..stats.histogram import histogram_quantile
+    from ...stats.histogram import histogram_quantile
 
     return histogram_quantile(q, (((math.inf if le == "+Inf" else float(le)), count) for le, count in buckets.items()))
 
@@ -413,5 +413,5 @@ def expectation_for(pattern: str) -> Callable[[float, float, dict[str, str]], Ex
     except KeyError:
         raise NoExpectation(
             f"the rule tests have no expected value for the record {pattern!r}: add {key!r} to _EXPECTED in "
-            "src/aivitals/rules/scenario.py (its value worked out by hand from the scenario's series), and the "
+            "src/aivitals/codegen/rules/scenario.py (its value worked out by hand from the scenario's series), and the "
             "input series it reads to series() there") from None

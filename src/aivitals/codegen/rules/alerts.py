@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..catalogue import (
+from ...catalogue import (
     DERIVED,
     METRICS_BY_NAME,
     SLOS,
@@ -25,7 +25,7 @@ from ..catalogue import (
     Unit,
     Vital,
 )
-from ..catalogue.promql import recorded_labels, render, series_labels, subject
+from ...catalogue.promql import recorded_labels, render, series_labels, subject
 from . import human
 from .naming import alert_name, anchor, area_name, camel, crossing
 from .slo import burn_expr

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from ..catalogue import Unit
+from ...catalogue import Unit
 
 
 def go_g(value: float, digits: int = 4) -> str:

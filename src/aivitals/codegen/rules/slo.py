@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..catalogue import BURN_WINDOWS, BurnWindow, Severity, Slo
-from ..catalogue.promql import render, seconds
+from ...catalogue import BURN_WINDOWS, BurnWindow, Severity, Slo
+from ...catalogue.promql import render, seconds
 
 
 def burn_factor(window: BurnWindow, period: str) -> float:

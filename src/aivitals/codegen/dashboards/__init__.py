@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard as db
 
-from ..catalogue import BOARDS_BY_DASHBOARD, DERIVED, VITALS, Dashboard, Derived, Vital
+from ...catalogue import BOARDS_BY_DASHBOARD, DERIVED, VITALS, Dashboard, Derived, Vital
 from . import executive, style
 from .panels import panel
 
