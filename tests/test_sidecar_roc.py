@@ -1,4 +1,4 @@
-"""The sidecar's private ROC-AUC and log loss agree with scikit-learn, ties and edge cases included."""
+"""The sidecar's ROC-AUC and log loss (aivitals.stats over a window) agree with scikit-learn, ties and edge cases."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import pytest
 from sklearn.metrics import log_loss as sk_log_loss
 from sklearn.metrics import roc_auc_score
 
-from aivitals.sidecar._roc import log_loss, roc_auc
 from aivitals.sidecar.apply import calibration_bin, nps_category
+from aivitals.sidecar.derived import window_auc as roc_auc
+from aivitals.sidecar.derived import window_log_loss as log_loss
 
 
 @pytest.mark.parametrize("seed", range(20))

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..stats import StatsError, log_loss, roc_auc
 from . import probes
-from ._roc import log_loss, roc_auc
 from .ledger import Ledger
 from .settings import WINDOW_SECONDS, Settings
 from .store import EventStore, StoreError
@@ -24,6 +24,25 @@ log = logging.getLogger("aivitals.sidecar")
 
 #: Windows of aivitals_active_users, from the catalogue's narrowed label values.
 ACTIVE_WINDOWS = ("1d", "7d", "28d")
+
+
+def window_auc(scores: np.ndarray, positives: np.ndarray) -> float | None:
+    """``aivitals.stats.roc_auc`` of one window's labelled scores; None where it is undefined (one class or none)."""
+    try:
+        return roc_auc(positives, scores)
+    except StatsError:
+        return None
+
+
+def window_log_loss(scores: np.ndarray, positives: np.ndarray) -> float | None:
+    """``aivitals.stats.log_loss`` of one window's labelled scores; None for an empty window (or a score outside 0..1,
+    which validation keeps out of the store)."""
+    if len(scores) == 0:
+        return None
+    try:
+        return log_loss(positives, scores)
+    except StatsError:
+        return None
 
 
 @dataclass
@@ -74,8 +93,8 @@ class DerivedGauges:
                 arr = np.asarray(data, dtype=np.float64)
                 for window in windows:
                     sel = arr[arr[:, 2] >= now - WINDOW_SECONDS[window]]
-                    auc = roc_auc(sel[:, 0], sel[:, 1])
-                    loss = log_loss(sel[:, 0], sel[:, 1])
+                    auc = window_auc(sel[:, 0], sel[:, 1])
+                    loss = window_log_loss(sel[:, 0], sel[:, 1])
                     if auc is not None:
                         out.roc_auc[(model, window)] = auc
                     if loss is not None:
