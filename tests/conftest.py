@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry
 from aivitals import Tracker
 
 #: Fixtures shared by a group of test modules: the sidecar's app and clock, the Helm chart.
-pytest_plugins = ["_sidecar", "helm_support"]
+pytest_plugins = ["_sidecar", "helm_support", "_postgres"]
 
 
 class ManualClock:

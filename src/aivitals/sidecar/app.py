@@ -16,7 +16,7 @@ import traceback
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
@@ -36,10 +36,14 @@ from .events import ALERT_KIND, KINDS, UNKNOWN_KIND, AlertmanagerAlert, Event
 from .keys import hashing_key, id_hasher, user_hasher
 from .ledger import Ledger
 from .openapi import docs_page, event_body, model_schemas, responses
+from .replica import ReplicaCollector, open_store, replica_id
 from .settings import NAME_PATTERN, Settings, ThresholdsError
-from .store import EventStore, Retention, SQLiteStore, StoreError
+from .store import EventStore, Retention, StoreError
 from .validate import Parser, RequestError, check_alerts, media_type, parse_alertmanager
 from .writer import Overloaded, Writer
+
+if TYPE_CHECKING:
+    from .leader import Lease
 
 log = logging.getLogger("aivitals.sidecar")
 
@@ -83,20 +87,35 @@ class Sidecar:
         if not self._closed:
             return
         settings, clock = self.settings, self.clock
-        self.store: EventStore = self._given_store or SQLiteStore(settings.store, retention_from(settings))
+        self.lease: Lease | None = None
+        if settings.store_url is not None:  # before the store: a second replica with this id is refused first
+            from .leader import Lease  # lazy: psycopg is the ``postgres`` extra
+
+            self.lease = Lease(settings.store_url, replica_id(settings), settings.leader_poll_seconds)
+        try:
+            self.store: EventStore = self._given_store or open_store(settings, retention_from(settings))
+        except BaseException:
+            self._release_lease()
+            raise
         self._given_store = None  # a store given by the caller is used once; a restart opens the file again
         self.ledger = Ledger()
-        self.ledger.load(self.store.load_series())
         try:
+            self.ledger.load(self.store.load_series())
             key = hashing_key(settings, self.store)
         except BaseException:
             self.store.close()
+            self._release_lease()
             raise
         self.applier = Applier(self.store, self.ledger, settings, user_hasher(key), id_hasher(key))
         self.writer = Writer(self.store, self.ledger, self.applier, clock)
         self.derived = DerivedGauges(self.store, self.ledger, settings, clock)
         self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(SidecarCollector(self.ledger, settings, self.derived))
+        if self.lease is None:
+            self.registry.register(SidecarCollector(self.ledger, settings, self.derived))
+        else:
+            lease = self.lease
+            self.registry.register(ReplicaCollector(self.ledger, settings, self.derived, self.store, lease.replica,
+                                                    lambda: lease.is_leader))
         ProcessCollector(registry=self.registry)
         if self._thresholds is not None:
             self.registry.register(self._thresholds)
@@ -109,6 +128,12 @@ class Sidecar:
             self._closed = True
             self.writer.stop()
             self.store.close()
+            self._release_lease()
+
+    def _release_lease(self) -> None:
+        if self.lease is not None:
+            self.lease.close()
+            self.lease = None
 
 
 def _error(status: int, detail: str, errors: Sequence[tuple[list[str | int], str]] = (),

@@ -6,7 +6,7 @@ straight from the store-backed ledger, so they resume exactly after a restart.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.core import Metric as Family
@@ -17,16 +17,17 @@ from aivitals.catalogue import Metric, MetricType
 
 from . import _metrics as M
 from .derived import DerivedGauges
-from .ledger import Ledger
+from .ledger import Ledger, SeriesKey
 from .settings import Settings
 
 
-def _family(metric: Metric) -> Family:
+def _family(metric: Metric, extra: Sequence[str] = ()) -> Family:
+    labels = [*metric.labels, *extra]
     if metric.type is MetricType.COUNTER:
-        return CounterMetricFamily(metric.name, metric.help, labels=metric.labels)
+        return CounterMetricFamily(metric.name, metric.help, labels=labels)
     if metric.type is MetricType.HISTOGRAM:
-        return HistogramMetricFamily(metric.name, metric.help, labels=metric.labels)
-    return GaugeMetricFamily(metric.name, metric.help, labels=metric.labels)
+        return HistogramMetricFamily(metric.name, metric.help, labels=labels)
+    return GaugeMetricFamily(metric.name, metric.help, labels=labels)
 
 
 class SidecarCollector(Collector):
@@ -40,21 +41,29 @@ class SidecarCollector(Collector):
                        for m in M.RECORDED if m.type is MetricType.HISTOGRAM}
 
     def collect(self) -> Iterator[Family]:
-        snapshot = self.ledger.snapshot()
-        families = {m.name: _family(m) for m in M.RECORDED}
+        yield from self.recorded(self.ledger.snapshot(), M.RECORDED)
+        yield from self._configured()
+        yield from self._computed()
+
+    def recorded(self, snapshot: dict[SeriesKey, list[float]], metrics: Sequence[Metric],
+                 replica: str | None = None) -> Iterator[Family]:
+        """The families of ``metrics`` from ledger values; with ``replica``, each series labelled with it."""
+        extra = ["replica"] if replica is not None else []
+        families = {m.name: _family(m, extra) for m in metrics}
         for (name, labels), values in sorted(snapshot.items()):
-            family = families[name]
+            family = families.get(name)
+            if family is None:
+                continue
+            values_of = [*labels, replica] if replica is not None else list(labels)
             if isinstance(family, HistogramMetricFamily):
                 cumulative, buckets = 0.0, []
                 for edge, count in zip(self._edges[name], values[:-1], strict=True):
                     cumulative += count
                     buckets.append((edge, cumulative))
-                family.add_metric(list(labels), buckets, values[-1])
+                family.add_metric(values_of, buckets, values[-1])
             else:
-                family.add_metric(list(labels), values[0])  # type: ignore[attr-defined]
+                family.add_metric(values_of, values[0])  # type: ignore[attr-defined]
         yield from families.values()
-        yield from self._configured()
-        yield from self._computed()
 
     def _configured(self) -> Iterator[Family]:
         costs = _family(M.FIXED_COST)

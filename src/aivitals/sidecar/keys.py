@@ -24,7 +24,7 @@ import secrets
 from collections.abc import Callable
 from pathlib import Path
 
-from .settings import Settings, SettingsError
+from .settings import Settings, SettingsError, store_name
 from .store import EventStore
 
 log = logging.getLogger("aivitals.sidecar")
@@ -82,17 +82,21 @@ def hashing_key(settings: Settings, store: EventStore) -> bytes:
 
     Raises SettingsError, naming the fix, when the key does not match the store's hashes.
     """
-    found, legacy, check = _configured(settings), store.get_meta(LEGACY_META), store.get_meta(_CHECK_META)
+    if settings.store_url is not None and settings.user_key_secret is None and settings.user_key_secret_file is None:
+        raise SettingsError(f"replicas sharing {store_name(settings)} need one hashing key: set ${KEY_ENV} "
+                            "(from a Secret) or user_key_secret_file on every replica")
+    found = _configured(settings)
     store.begin()
-    try:
+    try:  # read inside the transaction: replicas starting together on one database take turns here
+        legacy, check = store.get_meta(LEGACY_META), store.get_meta(_CHECK_META)
         if found is None and legacy is not None:
             path = key_file(settings)
             _write_key_file(path, _BASE64 + base64.b64encode(legacy).decode("ascii"))
             log.warning("moved the hashing key out of the store into %s; back it up apart from the store", path)
             found = legacy, str(path)
         elif found is None and check is not None:
-            raise SettingsError(f"the store {settings.store} was written with a hashing key that is missing: restore "
-                                f"{key_file(settings)} or set ${KEY_ENV}, or start a new store")
+            raise SettingsError(f"the store {store_name(settings)} was written with a hashing key that is missing: "
+                                f"restore {key_file(settings)} or set ${KEY_ENV}, or start a new store")
         elif found is None:
             path = key_file(settings)
             _write_key_file(path, secrets.token_urlsafe(32))
@@ -102,13 +106,13 @@ def hashing_key(settings: Settings, store: EventStore) -> bytes:
             assert found is not None
         key, where = found
         if legacy is not None and legacy != key:
-            raise SettingsError(f"the store {settings.store} holds the hashing key its hashes were made with, and "
-                                f"{where} holds another: remove {where} to move the stored key out, or start a new "
+            raise SettingsError(f"the store {store_name(settings)} holds the hashing key its hashes were made with, "
+                                f"and {where} holds another: remove {where} to move the stored key out, or start a new "
                                 "store")
         expected = hmac.digest(key, _CHECK_TEXT, hashlib.sha256)
         if check is not None and not hmac.compare_digest(check, expected):
-            raise SettingsError(f"the hashing key in {where} is not the one the store {settings.store} was written "
-                                "with: restore that key, or start a new store")
+            raise SettingsError(f"the hashing key in {where} is not the one the store {store_name(settings)} was "
+                                "written with: restore that key, or start a new store")
         store.put_meta(_CHECK_META, expected)
         if legacy is not None:
             store.delete_meta(LEGACY_META)

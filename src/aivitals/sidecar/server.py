@@ -18,10 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from .keys import KEY_ENV
-from .settings import Settings, SettingsError, ThresholdsError, load_settings
+from .settings import Settings, SettingsError, ThresholdsError, load_settings, store_name
+from .store import StoreError
 
 #: The bearer token is read from the environment, never from the command line (ps shows argv).
 TOKEN_ENV = "AIVITALS_API_TOKEN"
+#: A postgresql:// URL with its password, from a Secret, when --store is not given.
+STORE_URL_ENV = "AIVITALS_STORE_URL"
 
 
 def is_loopback(host: str) -> bool:
@@ -106,8 +109,11 @@ class BackgroundSidecar:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--store", type=Path, help="SQLite file holding the sidecar's state "
-                        "(default: aivitals-sidecar.db)")
+    parser.add_argument("--store", help="SQLite file holding the sidecar's state (default: aivitals-sidecar.db), "
+                        "or a postgresql:// URL shared by several replicas (a password is better given in "
+                        f"${STORE_URL_ENV} or $PGPASSWORD than on the command line)")
+    parser.add_argument("--replica-id", help="this replica's name on a PostgreSQL store (default: $POD_NAME, "
+                        "then $HOSTNAME); two running replicas may not share one")
     parser.add_argument("--host", help="address to listen on (default: 127.0.0.1); any address but loopback "
                         f"needs an API token (${TOKEN_ENV})")
     parser.add_argument("--port", type=int, help="port to listen on (default: 9477)")
@@ -128,8 +134,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
     settings = load_settings(args.config) if args.config else Settings()
-    overrides: dict[str, Any] = {k: v for k in ("store", "host", "port", "thresholds")
+    overrides: dict[str, Any] = {k: v for k in ("host", "port", "thresholds", "replica_id")
                                  if (v := getattr(args, k, None)) is not None}
+    store = getattr(args, "store", None) or os.environ.get(STORE_URL_ENV)
+    if store is not None and store.startswith(("postgresql://", "postgres://")):
+        overrides["store_url"] = store
+    elif store is not None:
+        overrides["store"] = Path(store)
     token = os.environ.get(TOKEN_ENV)
     if token:
         overrides["token"] = token
@@ -150,14 +161,18 @@ def run(args: argparse.Namespace) -> int:
     except (ThresholdsError, SettingsError) as exc:
         print(f"aivitals serve: {exc}", file=sys.stderr)
         return 2
-    except (OSError, sqlite3.Error) as exc:
-        print(f"aivitals serve: cannot open the store {settings.store}: {exc}", file=sys.stderr)
+    except (OSError, sqlite3.Error, StoreError) as exc:
+        print(f"aivitals serve: cannot open the store {store_name(settings)}: {exc}", file=sys.stderr)
         return 1
+    except ImportError as exc:
+        print(f"aivitals serve: the module {exc.name} is missing: pip install 'aivitals[sidecar,postgres]'",
+              file=sys.stderr)
+        return 2
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``aivitals serve [--store PATH] [--host HOST] [--port PORT] [--config FILE]``."""
+    """``aivitals serve [--store PATH|URL] [--replica-id ID] [--host HOST] [--port PORT] [--config FILE]``."""
     parser = argparse.ArgumentParser(prog="aivitals serve", description="Run the aivitals sidecar.")
     add_arguments(parser)
     return run(parser.parse_args(argv))

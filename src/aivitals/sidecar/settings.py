@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from aivitals.catalogue import LABELS
 
@@ -54,6 +55,12 @@ class Settings:
 
     #: SQLite file that holds every event's effect; the only state there is.
     store: Path = Path("aivitals-sidecar.db")
+    #: A ``postgresql://`` URL instead of the SQLite file: several replicas share that database.
+    store_url: str | None = None
+    #: This replica's name among those sharing ``store_url`` (a label value); None: $POD_NAME, $HOSTNAME.
+    replica_id: str | None = None
+    #: How often each replica tries to become the leader: half a scrape interval keeps takeover within two.
+    leader_poll_seconds: float = 5.0
     host: str = "127.0.0.1"
     port: int = 9477
     #: Thresholds file (``aivitals.config``) exported as aivitals_threshold series; None exports none.
@@ -104,6 +111,15 @@ class Settings:
         _check(self)
 
 
+def store_name(settings: Settings) -> str:
+    """The store as messages name it: the SQLite file, or the database URL without its password."""
+    if settings.store_url is None:
+        return str(settings.store)
+    url = urlsplit(settings.store_url)
+    host = url.hostname or "localhost"
+    return f"{url.scheme}://{host}{f':{url.port}' if url.port else ''}{url.path}"
+
+
 def _allowed(label: str) -> tuple[str, ...]:
     return LABELS[label].values
 
@@ -134,6 +150,13 @@ def _check(s: Settings) -> None:
         value = getattr(s, key)
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value < 0:
             raise SettingsError(f"{key}: a non-negative number of seconds, got {value!r}")
+    if s.store_url is not None and not (isinstance(s.store_url, str)
+                                        and s.store_url.startswith(("postgresql://", "postgres://"))):
+        raise SettingsError("store_url: a postgresql:// URL")
+    if s.replica_id is not None and (not isinstance(s.replica_id, str) or not _NAME.match(s.replica_id)):
+        raise SettingsError(f"replica_id: {s.replica_id!r} must match {NAME_PATTERN}")
+    if not isinstance(s.leader_poll_seconds, (int, float)) or not 0 < s.leader_poll_seconds <= 3600:
+        raise SettingsError(f"leader_poll_seconds: a number of seconds in (0, 3600], got {s.leader_poll_seconds!r}")
     if not isinstance(s.port, int) or not 0 <= s.port <= 65535:
         raise SettingsError(f"port: 0..65535, got {s.port!r}")
     if s.token is not None and (not isinstance(s.token, str) or len(s.token) < 8):
