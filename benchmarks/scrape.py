@@ -45,7 +45,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from aivitals import Tracker
 from aivitals.catalogue import METRICS_BY_NAME
 from aivitals.collectors import GpuCollector, HostCollector
-from aivitals.collectors._nvml import NvmlSession
+from aivitals.collectors.nvml import NvmlSession
 from aivitals.exposition import generate_latest
 
 Figures = dict[str, Any]

@@ -28,11 +28,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.utils import floatToGoString
 
 from aivitals import Tracker, make_asgi_app, make_wsgi_app, start_http_server
-from aivitals._rendered import FamilySpec, Line, RenderedFamily, go_float
 from aivitals._version import __version__
 from aivitals.collectors import register_collectors
 from aivitals.collectors.fake_nvml import FakeGpu, FakeMig, FakeNvml, GiB
 from aivitals.exposition import CONTENT_TYPE_LATEST, generate_latest
+from aivitals.rendered import FamilySpec, Line, RenderedFamily, go_float
 from conftest import ManualClock, openai_chat
 
 ODD = 'we\\ird"mo\ndel'  # a backslash, a double quote and a newline: all three need escaping

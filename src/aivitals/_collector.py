@@ -12,19 +12,16 @@ from collections.abc import Hashable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client.core import (
-    CounterMetricFamily,
-    GaugeMetricFamily,
-    HistogramMetricFamily,
-    InfoMetricFamily,
     Metric,
 )
 from prometheus_client.utils import floatToGoString
 
-from ._rendered import FamilySpec, HistLines, Line, RenderedFamily
 from ._series import CallSeries, Hist
 from ._version import __version__
-from .catalogue import METRICS_BY_NAME, MetricType
+from .catalogue import METRICS_BY_NAME
 from .catalogue.values import COST_KINDS, OUTCOMES, SDK_STAGES, TOKEN_TYPES
+from .families import family
+from .rendered import FamilySpec, HistLines, Line, RenderedFamily
 
 if TYPE_CHECKING:
     from .aggregates import Aggregates
@@ -44,19 +41,6 @@ _SDK_METRICS = (
  _CACHE,
  _OVERRIDES, _SCORE, _EVALUATIONS, _PII, _OUTCOMES, _VALUE, _SDK_ERRORS, _FOLDED, _BUILD) = _SDK_METRICS
 _PRICED_ALWAYS = frozenset({"input", "output"})  # cost kinds exposed even at zero
-
-
-def family(name: str) -> Any:
-    """An empty family for catalogue metric ``name``, typed and documented from the catalogue."""
-    spec = METRICS_BY_NAME[name]
-    labels = list(spec.labels)
-    if spec.type is MetricType.COUNTER:
-        return CounterMetricFamily(name, spec.help, labels=labels)
-    if spec.type is MetricType.HISTOGRAM:
-        return HistogramMetricFamily(name, spec.help, labels=labels)
-    if spec.type is MetricType.INFO:
-        return InfoMetricFamily(name, spec.help, labels=[])
-    return GaugeMetricFamily(name, spec.help, labels=labels)
 
 
 #: Name, type, help and rendered header of each SDK family, from the catalogue through prometheus_client.

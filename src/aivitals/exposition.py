@@ -29,7 +29,7 @@ import prometheus_client
 from prometheus_client.exposition import ThreadingWSGIServer
 from prometheus_client.exposition import generate_latest as _prometheus_generate_latest
 
-from ._rendered import RenderedFamily
+from .rendered import RenderedFamily
 
 CONTENT_TYPE_LATEST = "text/plain; version=0.0.4; charset=utf-8"
 

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
-from .._rendered import Line, RenderedFamily
-from ._families import family, spec
+from ..families import family, spec
+from ..rendered import Line, RenderedFamily
 
 ERRORS_METRIC = "aivitals_collector_errors_total"
 
@@ -41,7 +41,7 @@ class CollectorErrors(Collector):
             self._counts[field] = self._counts.get(field, 0.0) + 1.0
 
     def describe(self) -> Iterator[Metric]:
-        yield family(ERRORS_METRIC)
+        yield family(ERRORS_METRIC, unit=True)
 
     def collect(self) -> Iterator[Metric]:
         errors = RenderedFamily(spec(ERRORS_METRIC))

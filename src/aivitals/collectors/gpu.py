@@ -15,7 +15,7 @@ that fails (GPU_IS_LOST, TIMEOUT, any NVMLError) is skipped and counted in
 ``aivitals_collector_errors_total{field}``; the other fields and devices are
 still reported. NOT_SUPPORTED is counted once per device and field, which is
 then dropped from the device's plan until NVML restarts. No library, driver or
-GPU means no GPU series and one log line (see ``_nvml.py``).
+GPU means no GPU series and one log line (see ``nvml.py``).
 """
 
 from __future__ import annotations
@@ -30,11 +30,11 @@ from typing import Any
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from .._rendered import Line, RenderedFamily, Row
 from ..catalogue import LABELS, OTHER
-from ._families import family, labels_of, spec
-from ._nvml import DriverGone, NvmlSession, log
+from ..families import family, labels_of, spec
+from ..rendered import Line, RenderedFamily, Row
 from .errors import CollectorErrors
+from .nvml import DriverGone, NvmlSession, log
 
 UTILIZATION = "aivitals_gpu_utilization_ratio"
 MEMORY_UTILIZATION = "aivitals_gpu_memory_utilization_ratio"
@@ -260,7 +260,7 @@ class GpuCollector(Collector):
             registry.register(self)
 
     def describe(self) -> list[Metric]:
-        described: list[Metric] = [family(name) for name in GPU_METRICS]
+        described: list[Metric] = [family(name, unit=True) for name in GPU_METRICS]
         if self._own_errors:
             described.extend(self._errors.describe())
         return described

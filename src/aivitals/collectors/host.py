@@ -26,8 +26,8 @@ from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamil
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from .._rendered import FamilySpec, Line, RenderedFamily
-from ._families import family, spec
+from ..families import family, spec
+from ..rendered import FamilySpec, Line, RenderedFamily
 from .errors import CollectorErrors
 
 T = TypeVar("T")
@@ -109,7 +109,8 @@ class HostCollector(Collector):
         return self._standard
 
     def describe(self) -> list[Metric]:
-        described: list[Metric] = [family(HOST_CPU), family(HOST_MEMORY), family(THREADS)]
+        described: list[Metric] = [family(HOST_CPU, unit=True), family(HOST_MEMORY, unit=True),
+                                   family(THREADS, unit=True)]
         described.extend(self._standard_families().values())
         if self._own_errors:
             described.extend(self._errors.describe())

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ..collectors._nvml import NvmlSession
+from ..collectors.nvml import NvmlSession
 
 NAME = "Simulated GPU (aivitals demo)"
 GiB = 2**30

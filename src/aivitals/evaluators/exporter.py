@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from .._collector import family
 from ..catalogue.values import EVALUATION_STATUSES, JUDGE_RESULTS
+from ..families import family
 
 if TYPE_CHECKING:
     from .worker import Worker
