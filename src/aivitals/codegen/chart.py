@@ -123,15 +123,6 @@ def drift(repo_root: Path | str) -> list[str]:
     return problems
 
 
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """``aivitals chart [--check] [--root DIR]``, for the CLI to mount."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "chart", help="copy generated rules and dashboards into the Helm chart and regenerate its README")
-    _arguments(parser)
-    parser.set_defaults(run=run)
-    return parser
-
-
 def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--root", type=Path, default=Path("."), help="repository root (default: .)")
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 when the chart is stale")
@@ -149,6 +140,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="aivitals chart", description=add_parser.__doc__)
+    """``python -m aivitals.codegen.chart [--check] [--root DIR]``: sync the chart, or exit 1 when it is stale."""
+    parser = argparse.ArgumentParser(
+        prog="python -m aivitals.codegen.chart",
+        description="Copy the generated rules and dashboards into the Helm chart and regenerate its README "
+                    "(aivitals build does the same); --check changes nothing and exits 1 when the chart is stale.")
     _arguments(parser)
     return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

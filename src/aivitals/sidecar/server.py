@@ -123,15 +123,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "as aivitals_threshold series for the alerts to read")
 
 
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Register ``serve`` on the aivitals CLI."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "serve", help="run the sidecar: a durable event API for labels, outcomes, users and incidents")
-    add_arguments(parser)
-    parser.set_defaults(func=run)
-    return parser
-
-
 def settings_from_args(args: argparse.Namespace) -> Settings:
     settings = load_settings(args.config) if args.config else Settings()
     overrides: dict[str, Any] = {k: v for k in ("host", "port", "thresholds", "replica_id")
