@@ -8,26 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.core import HistogramMetricFamily
 from prometheus_client.core import Metric as Family
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
 from aivitals.catalogue import Metric, MetricType
+from aivitals.families import family as _family
 
 from . import _metrics as M
 from .derived import DerivedGauges
 from .ledger import Ledger, SeriesKey
 from .settings import Settings
-
-
-def _family(metric: Metric, extra: Sequence[str] = ()) -> Family:
-    labels = [*metric.labels, *extra]
-    if metric.type is MetricType.COUNTER:
-        return CounterMetricFamily(metric.name, metric.help, labels=labels)
-    if metric.type is MetricType.HISTOGRAM:
-        return HistogramMetricFamily(metric.name, metric.help, labels=labels)
-    return GaugeMetricFamily(metric.name, metric.help, labels=labels)
 
 
 class SidecarCollector(Collector):
@@ -62,31 +54,31 @@ class SidecarCollector(Collector):
                     buckets.append((edge, cumulative))
                 family.add_metric(values_of, buckets, values[-1])
             else:
-                family.add_metric(values_of, values[0])  # type: ignore[attr-defined]
+                family.add_metric(values_of, values[0])
         yield from families.values()
 
     def _configured(self) -> Iterator[Family]:
         costs = _family(M.FIXED_COST)
         for bucket, usd in sorted(self.settings.fixed_costs_usd_per_month.items()):
-            costs.add_metric([bucket], float(usd))  # type: ignore[attr-defined]
+            costs.add_metric([bucket], float(usd))
         yield costs
         eligible = _family(M.ELIGIBLE_USERS)
         if self.settings.eligible_users is not None:
-            eligible.add_metric([], float(self.settings.eligible_users))  # type: ignore[attr-defined]
+            eligible.add_metric([], float(self.settings.eligible_users))
         yield eligible
 
     def _computed(self) -> Iterator[Family]:
         derived = self.derived.get()
         active = _family(M.ACTIVE_USERS)
         for window, count in derived.active_users.items():
-            active.add_metric([window], float(count))  # type: ignore[attr-defined]
+            active.add_metric([window], float(count))
         auc, loss = _family(M.ROC_AUC), _family(M.LOG_LOSS)
         for (model, window), value in sorted(derived.roc_auc.items()):
-            auc.add_metric([model, window], value)  # type: ignore[attr-defined]
+            auc.add_metric([model, window], value)
         for (model, window), value in sorted(derived.log_loss.items()):
-            loss.add_metric([model, window], value)  # type: ignore[attr-defined]
+            loss.add_metric([model, window], value)
         attempts, successes = _family(M.PROBE_ATTEMPTS), _family(M.PROBE_SUCCESSES)
         for labels, (tried, succeeded) in sorted(derived.probes.items()):
-            attempts.add_metric(list(labels), float(tried))  # type: ignore[attr-defined]
-            successes.add_metric(list(labels), float(succeeded))  # type: ignore[attr-defined]
+            attempts.add_metric(list(labels), float(tried))
+            successes.add_metric(list(labels), float(succeeded))
         yield from (active, auc, loss, attempts, successes)
