@@ -7,13 +7,13 @@ import re
 import shutil
 from pathlib import Path
 
+import helm_python as helm
 import pytest
-import yaml
 
 from aivitals.catalogue import VITALS
 from aivitals.codegen import chart as chart_sync
 from aivitals.codegen.chart_docs import ChartDocsError, render_readme
-from helm_support import CHART, FIXTURES, REPO
+from helm_support import CHART, FIXTURES, REPO, one, render
 
 
 def make_repo(root: Path, with_sources: bool = True) -> Path:
@@ -134,12 +134,11 @@ def test_the_thresholds_schema_holds_every_catalogue_config_key_with_its_levels(
             assert node["properties"][level].get("minimum") == t.minimum
 
 
-def test_the_dockerfile_runs_what_the_chart_runs_as_the_user_the_chart_expects() -> None:
+def test_the_dockerfile_runs_what_the_chart_runs_as_the_user_the_chart_expects(chart: helm.Chart) -> None:
     text = (REPO / "Dockerfile").read_text()
     cmd = json.loads(re.search(r"^CMD (\[.*\])$", text, re.M).group(1))  # type: ignore[union-attr]
     entrypoint = json.loads(re.search(r"^ENTRYPOINT (\[.*\])$", text, re.M).group(1))  # type: ignore[union-attr]
-    workload = (CHART / "templates" / "workload.yaml").read_text()
-    args = yaml.safe_load(re.search(r"^ {10}args:\n((?: {12}- .*\n)+)", workload, re.M).group(1))  # type: ignore[union-attr]
+    args = one(render(chart), "StatefulSet")["spec"]["template"]["spec"]["containers"][0]["args"]  # the defaults
     assert entrypoint == ["aivitals"]
     assert cmd == [str(a) for a in args]
     assert re.search(r"^USER 10001:10001$", text, re.M)

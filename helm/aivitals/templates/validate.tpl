@@ -3,11 +3,11 @@ Checks the schema cannot express. Each failure names the key to fix; included by
 template so no object renders from contradicting values.
 */}}
 {{- define "aivitals.validate" -}}
-{{- if eq .Values.store.type "postgres" -}}
-{{- fail "store.type: postgres is reserved for a later release of aivitals; use sqlite" -}}
+{{- if and (eq .Values.store.type "postgres") (not .Values.store.postgres.existingSecret.name) -}}
+{{- fail "store.postgres.existingSecret.name: name the Secret holding the postgresql:// URL the replicas share" -}}
 {{- end -}}
-{{- if gt (int .Values.replicas) 1 -}}
-{{- fail (printf "replicas: %d replicas need a shared store, but store.type is %s (one writer); set replicas to 1" (int .Values.replicas) .Values.store.type) -}}
+{{- if and (gt (int .Values.replicas) 1) (ne .Values.store.type "postgres") -}}
+{{- fail (printf "replicas: %d replicas need a shared store, but store.type is %s (one writer); set replicas to 1 or store.type to postgres" (int .Values.replicas) .Values.store.type) -}}
 {{- end -}}
 {{- if and .Values.apiToken.value .Values.apiToken.existingSecret.name -}}
 {{- fail "apiToken: set apiToken.value or apiToken.existingSecret.name, not both" -}}
