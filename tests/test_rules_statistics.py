@@ -10,7 +10,8 @@ from scipy.stats import chi2_contingency
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
 
 from aivitals.codegen.rules import scenario
-from aivitals.codegen.rules.scenario import CONFUSION, KPI, bucket_quantile, expected, quantile_over_time
+from aivitals.codegen.rules.arithmetic import bucket_quantile, quantile_over_time
+from aivitals.codegen.rules.scenario import CONFUSION, KPI, expected
 
 
 def _value(record: str, window: str | None = "1h") -> float:

@@ -153,6 +153,28 @@ def _levels(check: _Checker, where: str, key: str, body: dict[str, Any], service
     return out
 
 
+def _capacity(check: _Checker, raw: Any) -> list[Capacity]:
+    """The ``capacity`` list: requests per second per service and model, each above 0."""
+    capacity: list[Capacity] = []
+    if not isinstance(raw, list):
+        check.error("capacity", "expected a list of {service, model, requests_per_second}")
+        raw = []
+    for i, entry in enumerate(raw):
+        where = f"capacity[{i}]"
+        item = check.mapping(where, entry, _CAPACITY_KEYS)
+        if isinstance(entry, dict):
+            for needed in _CAPACITY_KEYS:
+                if needed not in item:
+                    check.error(where, f"missing {needed}")
+        rps = check.number(f"{where}.requests_per_second", item.get("requests_per_second", 0), minimum=0)
+        if rps == 0 and "requests_per_second" in item:
+            check.error(f"{where}.requests_per_second", "capacity must be above 0")
+        if {"service", "model"} <= set(item) and rps:
+            capacity.append(Capacity(check.label(where, "service", item["service"]),
+                                     check.label(where, "model", item["model"]), rps))
+    return capacity
+
+
 def parse(data: Any, source: str = "<config>") -> Config:
     """Validate a loaded document against the catalogue; raise ConfigError listing every problem."""
     check = _Checker(source)
@@ -183,24 +205,7 @@ def parse(data: Any, source: str = "<config>") -> Config:
             if isinstance(entry, dict) and not any(level in item for level in _LEVELS):
                 check.error(where, f"sets no level; allowed: {', '.join(_LEVELS)}")
             values.extend(_levels(check, where, key, item, service, model))
-    capacity: list[Capacity] = []
-    raw_capacity = top.get("capacity") or []
-    if not isinstance(raw_capacity, list):
-        check.error("capacity", "expected a list of {service, model, requests_per_second}")
-        raw_capacity = []
-    for i, entry in enumerate(raw_capacity):
-        where = f"capacity[{i}]"
-        item = check.mapping(where, entry, _CAPACITY_KEYS)
-        if isinstance(entry, dict):
-            for needed in _CAPACITY_KEYS:
-                if needed not in item:
-                    check.error(where, f"missing {needed}")
-        rps = check.number(f"{where}.requests_per_second", item.get("requests_per_second", 0), minimum=0)
-        if rps == 0 and "requests_per_second" in item:
-            check.error(f"{where}.requests_per_second", "capacity must be above 0")
-        if {"service", "model"} <= set(item) and rps:
-            capacity.append(Capacity(check.label(where, "service", item["service"]),
-                                     check.label(where, "model", item["model"]), rps))
+    capacity = _capacity(check, top.get("capacity") or [])
     seen: set[tuple[str, str, str, str]] = set()
     for v in values:
         ident = (v.key, v.level, v.service, v.model)

@@ -201,6 +201,25 @@ def _check_records(drift: tuple[Record, ...], records: set[str]) -> Iterable[str
         records.add(rec.record)
 
 
+def _check_vitals(vitals: tuple[Vital, ...], metric_names: set[str]) -> Iterable[str]:
+    """Each vital once, each config key once, and each vital's own checks."""
+    ids: set[str] = set()
+    keys: set[str] = set()
+    for vital in vitals:
+        if vital.id in ids:
+            yield f"vital {vital.id}: defined twice"
+        ids.add(vital.id)
+        for threshold in vital.thresholds:
+            if threshold.config_key in keys:
+                yield f"vital {vital.id}: config key {threshold.config_key} used twice"
+            keys.add(threshold.config_key)
+        yield from _check_vital(vital, metric_names)
+        if vital.record or vital.windows:
+            yield from _check_recording(f"vital {vital.id}", vital.record, vital.query, vital.windows)
+        elif ":" not in vital.query or "by (" in vital.query:
+            yield f"vital {vital.id}: derived vitals are recorded once; give it a record name"
+
+
 def validate(metrics: tuple[Metric, ...], vitals: tuple[Vital, ...], derived: tuple[Derived, ...] = (),
              figures: tuple[Figure, ...] = (), *, boards: tuple[Board, ...] | None = None,
              totals: tuple[Total, ...] = (), targets: tuple[TargetAlert, ...] = (),
@@ -224,21 +243,7 @@ def validate(metrics: tuple[Metric, ...], vitals: tuple[Vital, ...], derived: tu
             problems.append(f"{metric.name}: defined twice")
         seen.add(metric.name)
         problems.extend(_check_metric(metric))
-    ids: set[str] = set()
-    keys: set[str] = set()
-    for vital in vitals:
-        if vital.id in ids:
-            problems.append(f"vital {vital.id}: defined twice")
-        ids.add(vital.id)
-        for threshold in vital.thresholds:
-            if threshold.config_key in keys:
-                problems.append(f"vital {vital.id}: config key {threshold.config_key} used twice")
-            keys.add(threshold.config_key)
-        problems.extend(_check_vital(vital, seen))
-        if vital.record or vital.windows:
-            problems.extend(_check_recording(f"vital {vital.id}", vital.record, vital.query, vital.windows))
-        elif ":" not in vital.query or "by (" in vital.query:
-            problems.append(f"vital {vital.id}: derived vitals are recorded once; give it a record name")
+    problems.extend(_check_vitals(vitals, seen))
     records: set[str] = set()
     items: list[Vital | Derived] = [*vitals, *derived]
     for item in items:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from ...catalogue.drift import FEATURE_PSI
 from ...catalogue.promql import seconds
 from ...catalogue.values import CAN_REFUSE, PREDICTION
+from .arithmetic import prom_rate, quantile_of, quantile_over_time
 
 SVC = {"service": "chat", "model": "m1"}
 CALL = {**SVC, "operation": "chat", "provider": "openai"}
@@ -68,7 +69,7 @@ MONTH = 2629746
 
 
 def series() -> list[Series]:
-    """Counters as per-second rates, gauges as values."""
+    """Counters as per-second rates, gauges as values: the calls and their evaluations, then the rest."""
     s: list[Series] = [Series("aivitals_requests_total", {**CALL, "outcome": o}, r) for o, r in OUTCOMES.items()]
     s += _hist("aivitals_request_duration_seconds", CALL, LATENCY, 40)
     s += _hist("aivitals_time_to_first_chunk_seconds", CALL, TTFT, 8)
@@ -97,7 +98,12 @@ def series() -> list[Series]:
                   Series("aivitals_probe_successes", labels, successes, False)]
     s.append(Series("aivitals_sdk_errors_total", {"stage": "cost"}, 1))
     s.append(Series("aivitals_unmetered_requests_total", {**SVC, "unmetered_reason": "stream_incomplete"}, 1))
-    s += [Series("aivitals_confusion_total", {**MODEL, "class_outcome": c}, n) for c, n in CONFUSION.items()]
+    return s + _model_series() + _world_series()
+
+
+def _model_series() -> list[Series]:
+    """Ground truth and the business: confusion, calibration, groups, the KPI experiment, outcomes."""
+    s = [Series("aivitals_confusion_total", {**MODEL, "class_outcome": c}, n) for c, n in CONFUSION.items()]
     for b, (n, correct, conf) in CALIBRATION.items():
         s += [Series("aivitals_calibration_predictions_total", {**MODEL, "bin": b}, n),
               Series("aivitals_calibration_correct_total", {**MODEL, "bin": b}, correct),
@@ -110,7 +116,12 @@ def series() -> list[Series]:
               Series("aivitals_kpi_conversions_total", {"kpi": "signup", "cohort": cohort}, converted)]
     s += [Series("aivitals_business_outcomes_total", {"outcome_kind": "ticket", "cohort": "treatment"}, 2),
           Series("aivitals_business_value_usd_total", {"outcome_kind": "ticket", "cohort": "treatment"}, 20)]
-    s += [Series("aivitals_fixed_cost_usd_per_month", {"bucket": b}, v, False) for b, v in FIXED.items()]
+    return s
+
+
+def _world_series() -> list[Series]:
+    """Costs, units of work, people, incidents, training, GPUs and hosts."""
+    s = [Series("aivitals_fixed_cost_usd_per_month", {"bucket": b}, v, False) for b, v in FIXED.items()]
     for cohort, buckets in WORK.items():
         s += _hist("aivitals_work_unit_duration_seconds", {"cohort": cohort}, buckets, 3000)
     s += [Series("aivitals_human_cost_usd_total", {"cohort": c}, v) for c, v in (("treatment", 8), ("control", 12))]
@@ -144,27 +155,11 @@ def series() -> list[Series]:
     return s
 
 
-def bucket_quantile(q: float, buckets: Mapping[str, float]) -> float:
-    """Prometheus's histogram_quantile over ``{le: cumulative count}`` (aivitals.stats is the oracle)."""
-    from ...stats.histogram import histogram_quantile
-
-    return histogram_quantile(q, (((math.inf if le == "+Inf" else float(le)), count) for le, count in buckets.items()))
-
-
 Expected = dict[Labels, float]
 
 
 def _one(value: float, **labels: str) -> Expected:
     return {tuple(sorted(labels.items())): value}
-
-
-def prom_rate(per_second: float, window: float) -> float:
-    """rate() of a counter growing ``per_second`` over samples that span the window exactly.
-
-    Prometheus 2.x computes increase x (extrapolation factor / range), and the
-    factor here is 1 / range: the same float steps, so the same last bit.
-    """
-    return (per_second * window) * (1.0 / window)
 
 
 def _matching(name: str, match: dict[str, str | tuple[str, ...]]) -> list[Series]:
@@ -194,20 +189,6 @@ def rate_sum(name: str, window: float, **match: str | tuple[str, ...]) -> float:
 def increase_sum(name: str, window: float, **match: str | tuple[str, ...]) -> float:
     """sum(increase(...)): integer rates make every increase, and so the sum, exact."""
     return float(sum(s.value * window for s in _matching(name, match)))
-
-
-def quantile_of(q: float, buckets: Mapping[str, float], window: float) -> float:
-    return bucket_quantile(q, {le: prom_rate(v, window) for le, v in buckets.items()})
-
-
-def quantile_over_time(q: float, values: list[float]) -> float:
-    """Prometheus 2.x quantile(): linear interpolation between the closest ranks."""
-    values = sorted(values)
-    rank = q * (len(values) - 1)
-    lower = max(0, math.floor(rank))
-    upper = min(len(values) - 1, lower + 1)
-    weight = rank - math.floor(rank)
-    return values[lower] * (1 - weight) + values[upper] * weight
 
 
 def expected(record: str, window: str | None, eval_seconds: float) -> Expected:
