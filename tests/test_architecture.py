@@ -131,7 +131,6 @@ KNOWN_OVER = {
     "aivitals/collectors/gpu.py",
     "aivitals/sidecar/store.py",
     "aivitals/sidecar/postgres.py",
-    "aivitals/_collector.py:_families",
     "aivitals/sidecar/app.py:create_app",
 }
 

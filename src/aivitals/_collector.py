@@ -124,8 +124,14 @@ class TrackerCollector:
         return found
 
     def _families(self, t: Aggregates) -> list[Metric]:
-        texts = self._texts
         f = {name: RenderedFamily(spec) for name, spec in SPECS.items()}
+        self._calls(f, t)
+        self._others(f, t)
+        return list(f.values())
+
+    def _calls(self, f: dict[str, RenderedFamily], t: Aggregates) -> None:
+        """The families of the call series: requests, errors, latencies, tokens, and the cost totals."""
+        texts = self._texts
         requests, errors = f[_REQUESTS].rows.append, f[_ERRORS].rows.append
         duration, ttft, tpot = f[_DURATION].hists.append, f[_TTFT].hists.append, f[_TPOT].hists.append
         tokens, request_tokens = f[_TOKENS].rows.append, f[_REQUEST_TOKENS].hists.append
@@ -181,6 +187,10 @@ class TrackerCollector:
         for name, totals in ((_COST, costs), (_UNPRICED, unpriced), (_UNMETERED, unmetered),
                              (_GPU_SECONDS, gpu_seconds)):
             f[name].rows.extend([(line_of(name, key), value) for key, value in totals.items()])
+
+    def _others(self, f: dict[str, RenderedFamily], t: Aggregates) -> None:
+        """The families of the other aggregates: cache, overrides, quality, outcomes, the SDK's health."""
+        line_of = self._line
         f[_CACHE].rows.extend([(line_of(_CACHE, key), count) for key, count in t.cache.items()])
         f[_OVERRIDES].rows.extend([(line_of(_OVERRIDES, key), count) for key, count in t.overrides.items()])
         f[_SCORE].hists.extend([(self._hist(_SCORE, key, hist), list(hist.counts), hist.sum)
@@ -196,4 +206,3 @@ class TrackerCollector:
         for label, count in t.health.folded.items():
             f[_FOLDED].rows.append((line_of(_FOLDED, (label,)), count))
         f[_BUILD].rows.append((self._build, 1.0))
-        return list(f.values())
