@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         Metric,
         MetricType,
         Record,
+        Replicas,
         Section,
         Severity,
         Slo,
@@ -82,6 +83,7 @@ __all__ = [
     "Metric",
     "MetricType",
     "Record",
+    "Replicas",
     "Section",
     "Severity",
     "Slo",
@@ -96,8 +98,8 @@ __all__ = [
 ]
 
 _SCHEMA = ("Area", "Board", "BurnWindow", "Comparison", "Dashboard", "Derived", "Figure", "Format", "Label",
-           "Metric", "MetricType", "Record", "Section", "Severity", "Slo", "Source", "TargetAlert", "Threshold",
-           "Tile", "Total", "Unit", "Vital")
+           "Metric", "MetricType", "Record", "Replicas", "Section", "Severity", "Slo", "Source", "TargetAlert",
+           "Threshold", "Tile", "Total", "Unit", "Vital")
 _HOME = {
     "CALL_LABELS": "labels", "LABELS": "labels", "METRICS": "metrics", "METRICS_BY_NAME": "metrics",
     "OTHER": "values", "VITALS": "vitals", "VITALS_BY_ID": "vitals", "DERIVED": "derived",

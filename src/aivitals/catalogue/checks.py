@@ -6,7 +6,21 @@ import re
 from collections.abc import Iterable
 
 from .labels import LABELS
-from .schema import Board, Dashboard, Derived, Figure, Metric, MetricType, Record, TargetAlert, Total, Unit, Vital
+from .schema import (
+    Board,
+    Dashboard,
+    Derived,
+    Figure,
+    Metric,
+    MetricType,
+    Record,
+    Replicas,
+    Source,
+    TargetAlert,
+    Total,
+    Unit,
+    Vital,
+)
 
 _NAME = re.compile(r"^aivitals_[a-z][a-z0-9_]*$")
 _FOR = re.compile(r"^\d+[smhd]$")
@@ -51,6 +65,20 @@ def _check_metric(metric: Metric) -> Iterable[str]:
             yield f"{name}: {label!r} values {sorted(set(values) - set(declared.values))} are not declared"
     if not metric.help.endswith("."):
         yield f"{name}: help is a sentence ending in '.'"
+    yield from _check_replicas(metric)
+
+
+def _check_replicas(metric: Metric) -> Iterable[str]:
+    """Every series the sidecar records says how its replicas share it, and only those kinds fit their type."""
+    name, replicas = metric.name, metric.replicas
+    if metric.source in (Source.SIDECAR, Source.SDK_OR_SIDECAR) and replicas is None:
+        yield f"{name}: the sidecar records it: say how its replicas share it (replicas=Replicas...)"
+    if replicas is Replicas.EACH and metric.type is MetricType.GAUGE:
+        yield f"{name}: a gauge cannot be summed over replicas; make it leader-only"
+    if replicas in (Replicas.LEADER_SUM, Replicas.LEADER_MAX) and metric.type is not MetricType.GAUGE:
+        yield f"{name}: only gauges are merged by the leader"
+    if "replica" in metric.labels:
+        yield f"{name}: the replica label is added by the sidecar, not declared"
 
 
 def _check_vital(vital: Vital, metric_names: set[str]) -> Iterable[str]:

@@ -52,6 +52,8 @@ LABELS: dict[str, Label] = {
         Label("unmetered_reason", "Why a call's tokens are unknown.", values=UNMETERED_REASONS),
         Label("label", "A label name, for folding counts.", max_values=32),
         Label("version", "A version string.", max_values=20),
+        Label("replica", "The sidecar replica that committed the events (several replicas on PostgreSQL; the pod "
+              "name by default). Series exported by each replica carry it; the rules sum over it.", max_values=100),
         Label("suite", "A probe suite's name.", max_values=5, example="aivitals-jailbreak"),
         Label("suite_version", "A probe suite's version: results compare only within one.", max_values=10),
         Label("model_version", "The release of a model a probe run tested (a tag or image digest).", max_values=40),

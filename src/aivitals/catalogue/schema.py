@@ -105,6 +105,24 @@ class Label:
         return bool(self.values)
 
 
+class Replicas(str, enum.Enum):
+    """How a sidecar series behaves when several sidecar replicas share one store (PostgreSQL).
+
+    The generated rules aggregate every sidecar series with ``sum by`` or ``max by``
+    over labels that leave ``replica`` out, so one replica or many give the same answer.
+    """
+
+    #: Each replica exports what it committed, labelled ``replica``; the sum over replicas is the total.
+    EACH = "each replica"
+    #: A global figure (distinct users, AUC over joined labels, probe runs, configured values): one replica
+    #: at a time exports it, the leader chosen by a PostgreSQL advisory lock.
+    LEADER = "leader only"
+    #: A gauge each replica moves (open incidents): the leader exports the sum over replicas.
+    LEADER_SUM = "leader, summed over replicas"
+    #: A timestamp each replica raises (freshness): the leader exports the latest of any replica.
+    LEADER_MAX = "leader, latest of replicas"
+
+
 @dataclass(frozen=True)
 class Metric:
     """A series family that aivitals records (never derived)."""
@@ -118,6 +136,8 @@ class Metric:
     buckets: tuple[float, ...] = ()
     #: For a label with a closed set, the subset this metric uses (if narrower).
     label_values: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: For what the sidecar exports: how its replicas share the series (required for sidecar sources).
+    replicas: Replicas | None = None
 
     @property
     def exposed_names(self) -> tuple[str, ...]:

@@ -74,9 +74,14 @@ def render() -> str:
             "", "| SLO | objective | period | bad-event ratio | why |", "|---|---|---|---|---|"]
     for slo in SLOS:
         out.append(f"| {slo.title} | {slo.objective:g} | {slo.period} | `{slo.errors}` | {slo.description} |")
-    out += ["", "## Recorded metrics", "", "| name | type | labels | source | help |", "|---|---|---|---|---|"]
+    out += ["", "## Recorded metrics", "",
+            "Sidecar replicas: with several sidecar replicas on PostgreSQL, *each replica* series carry a `replica` "
+            "label and are summed by the rules; *leader* series are exported by one replica at a time.", "",
+            "| name | type | labels | source | sidecar replicas | help |", "|---|---|---|---|---|---|"]
     for m in METRICS:
-        out.append(f"| `{m.name}` | {m.type.value} | {', '.join(m.labels) or '-'} | {m.source.value} | {m.help} |")
+        replicas = m.replicas.value if m.replicas is not None else "-"
+        out.append(f"| `{m.name}` | {m.type.value} | {', '.join(m.labels) or '-'} | {m.source.value} | {replicas} "
+                   f"| {m.help} |")
     out += ["", "## Labels", "", "| label | values | description |", "|---|---|---|"]
     for label in LABELS.values():
         values = ", ".join(f"`{v}`" for v in label.values) if label.closed else f"open, at most {label.max_values}"

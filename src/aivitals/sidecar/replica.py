@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 
 from prometheus_client.core import Metric as Family
 
-from aivitals.catalogue import Metric
+from aivitals.catalogue import Metric, Replicas
 
 from . import _metrics as M
 from .collector import SidecarCollector
@@ -35,14 +35,11 @@ from .store import EventStore, Retention, SQLiteStore, StoreError
 
 log = logging.getLogger("aivitals.sidecar")
 
-#: Gauges the ledger records per replica, which the leader exports merged: how each merges.
-MERGED_BY_LEADER: dict[str, str] = {
-    M.INCIDENTS_OPEN.name: "sum",
-    M.LAST_TRAINED.name: "max",
-    M.GROUND_TRUTH_LAST.name: "max",
-}
+#: Gauges each replica moves that the leader exports merged over replicas, and how (from the catalogue).
+MERGED_BY_LEADER: dict[str, str] = {m.name: "sum" if m.replicas is Replicas.LEADER_SUM else "max"
+                                    for m in M.RECORDED if m.replicas in (Replicas.LEADER_SUM, Replicas.LEADER_MAX)}
 #: Recorded per replica, exported by each with its ``replica`` label.
-PER_REPLICA: tuple[Metric, ...] = tuple(m for m in M.RECORDED if m.name not in MERGED_BY_LEADER)
+PER_REPLICA: tuple[Metric, ...] = tuple(m for m in M.RECORDED if m.replicas is Replicas.EACH)
 
 
 def replica_id(settings: Settings) -> str:
