@@ -31,7 +31,7 @@ from ..tracker import Tracker
 from .gpu import NAME as GPU_NAME
 from .gpu import SimulatedGpu, real_gpu_present
 from .service import DEMO_PRICES, DemoService, Shape, SimClock, reference_profile
-from .terminal import plain_line, render
+from .terminal import ENTER_SCREEN, LEAVE_SCREEN, frame, plain_line, render
 from .tiles import Snapshot, executive_tiles, snapshot, total
 
 SERVICE = "support-assistant"
@@ -185,11 +185,13 @@ class Demo:
         requests = total(snap, "aivitals_requests_total")
         spend = total(snap, "aivitals_cost_usd_total")
         header = (f"aivitals demo · {SERVICE} · simulated {clock_text} (x{self.options.speed:g})\n"
-                  f"  /metrics: {self.url}" + (f" · sidecar: {self.sidecar_url}/metrics" if self.sidecar else ""))
+                  f"  /metrics: {self.url}" + (f" · sidecar: {self.sidecar_url}/metrics" if self.sidecar else "")
+                  + (f"\n  Prometheus: {self.prometheus.url} (alerts: {self.prometheus.url}/alerts)"
+                     if self.prometheus is not None else ""))
         footer = (f"  totals: {requests:,.0f} model calls · ${spend:,.2f} spent · "
                   f"{total(snap, 'aivitals_tokens_total', token_type='input') + total(snap, 'aivitals_tokens_total', token_type='output'):,.0f} tokens"  # noqa: E501
                   "\n  Ctrl-C to stop. The other 24 vitals: aivitals build → dashboards/, alerts/")
-        return "\033[H\033[2J" + render(self.tiles, header, footer)
+        return render(self.tiles, header, footer)
 
     @property
     def url(self) -> str:
@@ -237,13 +239,25 @@ class Demo:
         dispatcher = threading.Thread(target=self._dispatch, name="aivitals-demo-dispatch", daemon=True)
         dispatcher.start()
         deadline = time.monotonic() + self.options.duration if self.options.duration > 0 else math.inf
+        screen = not self.options.plain  # redraw in place on the alternate screen: no scrollback
+        last = ""
         try:
+            if screen:
+                self.out.write(ENTER_SCREEN)
             while time.monotonic() < deadline and not self.stop.is_set():
-                print(self._refresh(), file=self.out, flush=True)
+                last = self._refresh()
+                if screen:
+                    self.out.write(frame(last))
+                    self.out.flush()
+                else:
+                    print(last, file=self.out, flush=True)
                 self.stop.wait(min(self.options.refresh, max(deadline - time.monotonic(), 0)))
         except KeyboardInterrupt:
             pass
         finally:
+            if screen:
+                self.out.write(LEAVE_SCREEN)
+                print(last, file=self.out, flush=True)  # the last frame stays in the scrollback
             self.stop.set()
             dispatcher.join()
             self.pool.shutdown(wait=True, cancel_futures=True)

@@ -7,7 +7,11 @@ import math
 from .tiles import Tile
 
 _SPARK = "▁▂▃▄▅▆▇█"
-_COLOURS = {"ok": "\033[32m", "warning": "\033[33m", "critical": "\033[31m", "none": "\033[90m"}
+_COLOURS = {"ok": "\033[32m", "warning": "\033[33m", "critical": "\033[31m", "none": "\033[90m",
+            "warming": "\033[90m"}
+#: Redraw in place: the terminal's alternate screen (no scrollback), the cursor hidden while it runs.
+ENTER_SCREEN, LEAVE_SCREEN, HOME = "\033[?1049h\033[?25l", "\033[?25h\033[?1049l", "\033[H"
+_CLEAR_LINE, _CLEAR_BELOW = "\033[K", "\033[J"
 _RESET = "\033[0m"
 _WIDTH = 26
 
@@ -54,9 +58,11 @@ def render(tiles: list[Tile], header: str, footer: str, colour: bool = True) -> 
         for tile in row:
             state = tile.state()
             number = fmt(tile)
-            label = {"none": "", "ok": "OK", "warning": "WARN", "critical": "CRIT"}[state]
+            label = {"none": "", "ok": "OK", "warning": "WARN", "critical": "CRIT", "warming": ""}[state]
             if tile.value is None:
                 detail, note = "fed by the sidecar's", tile.feeder
+            elif state == "warming":
+                detail, note = "warming up", f"{tile.seen[0]:,.0f} of {tile.seen[1]:,.0f} events"
             else:
                 detail, note = sparkline(list(tile.history))[-_WIDTH:], threshold_text(tile)
             if colour:
@@ -74,6 +80,11 @@ def render(tiles: list[Tile], header: str, footer: str, colour: bool = True) -> 
         lines.append("")
     lines.append(footer)
     return "\n".join(lines)
+
+
+def frame(text: str) -> str:
+    """``text`` drawn over the previous frame: home, each line cleared to its end, the rest below cleared."""
+    return HOME + "\n".join(line + _CLEAR_LINE for line in text.split("\n")) + _CLEAR_BELOW
 
 
 def plain_line(tiles: list[Tile], clock_text: str) -> str:

@@ -58,13 +58,22 @@ class Tile:
     vital: Vital
     feeder: str
     compute: Callable[[Snapshot, Snapshot, float], float | None]
+    #: (events seen, events needed) before the value says anything: until then no colour, "warming up".
+    evidence: Callable[[Snapshot, Snapshot], tuple[float, float]] = lambda now, then: (1.0, 0.0)
     history: deque[float] = field(default_factory=lambda: deque(maxlen=30))
     value: float | None = None
+    seen: tuple[float, float] = (1.0, 0.0)
+
+    @property
+    def warming(self) -> bool:
+        return self.seen[0] < self.seen[1]
 
     def state(self) -> str:
-        """ok, warning, critical or none, from the catalogue threshold."""
+        """ok, warning, critical, warming (too little data to judge) or none, from the catalogue threshold."""
         if self.value is None or math.isnan(self.value) or not self.vital.thresholds:
             return "none"
+        if self.warming:
+            return "warming"
         threshold = self.vital.thresholds[0]
         for level, bound in (("critical", threshold.critical), ("warning", threshold.warning)):
             if bound is None:
@@ -79,6 +88,7 @@ class Tile:
         """Compute from two snapshots ``seconds`` (simulated) apart."""
         value = self.compute(now, then, seconds)
         self.value = value
+        self.seen = self.evidence(now, then)
         if value is not None and not math.isnan(value):
             self.history.append(value)
 
@@ -130,19 +140,35 @@ def _time_to_detect(now: Snapshot, then: Snapshot, seconds: float) -> float | No
     return _ratio(total(now, "aivitals_incident_time_to_detect_seconds_sum"), count)
 
 
+def _needs(name: str, least: float, **match: str) -> Callable[[Snapshot, Snapshot], tuple[float, float]]:
+    """Evidence as the window's increase of ``name``: a share of a handful of events says nothing yet."""
+    return lambda now, then: (_delta(now, then, name, **match), least)
+
+
+def _kpi_evidence(now: Snapshot, then: Snapshot) -> tuple[float, float]:
+    exposed = min(_delta(now, then, "aivitals_kpi_exposures_total", cohort=c) for c in ("treatment", "control"))
+    return exposed, 200.0
+
+
+def _users_evidence(now: Snapshot, then: Snapshot) -> tuple[float, float]:
+    return total(now, "aivitals_active_users", window="7d"), 50.0
+
+
 def executive_tiles() -> list[Tile]:
-    """The six tiles, in the catalogue's order."""
+    """The six tiles, in the catalogue's order, each with the evidence it needs before it is coloured."""
     spec = (
-        ("kpi_delta", "%", "KPI events", _kpi_delta),
-        ("cost_per_outcome", "$", "", _cost_per_outcome),
-        ("hallucination_rate", "%", "", _hallucination),
-        ("adoption_rate", "%", "user activity events", _adoption),
-        ("latency_p95", "s", "", _p95),
-        ("time_to_detect", "duration", "incident events", _time_to_detect),
+        ("kpi_delta", "%", "KPI events", _kpi_delta, _kpi_evidence),
+        ("cost_per_outcome", "$", "", _cost_per_outcome, _needs("aivitals_business_outcomes_total", 20)),
+        ("hallucination_rate", "%", "", _hallucination,
+         _needs("aivitals_evaluations_total", 50, evaluator="hallucination")),
+        ("adoption_rate", "%", "user activity events", _adoption, _users_evidence),
+        ("latency_p95", "s", "", _p95, _needs("aivitals_request_duration_seconds_count", 50)),
+        ("time_to_detect", "duration", "incident events", _time_to_detect,
+         lambda now, then: (total(now, "aivitals_incident_time_to_detect_seconds_count"), 1.0)),
     )
     tiles = []
-    for vital_id, unit, feeder, compute in spec:
+    for vital_id, unit, feeder, compute, evidence in spec:
         vital = VITALS_BY_ID[vital_id]
         assert vital.tile is not None
-        tiles.append(Tile(vital.tile.position, vital.tile.title, unit, vital, feeder, compute))
+        tiles.append(Tile(vital.tile.position, vital.tile.title, unit, vital, feeder, compute, evidence))
     return tiles
