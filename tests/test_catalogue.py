@@ -111,3 +111,31 @@ def test_the_docs_list_every_metric_and_vital():
         assert f"`{metric.name}`" in text
     for vital in VITALS:
         assert f"(`{vital.id}`)" in text
+
+
+def test_a_drift_record_that_drops_namespace_is_refused() -> None:
+    """Two namespaces' drift counts of one model must never be added into one distribution."""
+    from dataclasses import replace
+
+    from aivitals.catalogue import (
+        BOARDS,
+        DERIVED,
+        DRIFT,
+        FIGURES,
+        METRICS,
+        TARGET_ALERTS,
+        TOTALS,
+        VITALS,
+        CatalogueError,
+        validate,
+    )
+
+    def check(drift: tuple) -> None:
+        validate(METRICS, VITALS, DERIVED, FIGURES, boards=BOARDS, totals=TOTALS, targets=TARGET_ALERTS, drift=drift)
+
+    check(DRIFT)
+    first = DRIFT[0]
+    dropped = replace(first, expr=first.expr.replace("by (namespace, ", "by ("))
+    assert dropped.expr != first.expr
+    with pytest.raises(CatalogueError, match="drops namespace"):
+        check((dropped, *DRIFT[1:]))

@@ -224,6 +224,10 @@ def _check_records(drift: tuple[Record, ...], records: set[str]) -> Iterable[str
     for rec in drift:
         if not _RECORD.match(rec.record):
             yield f"record {rec.record}: not level:aivitals_metric:operations"
+        for labels in _BY.findall(rec.expr):
+            if "namespace" not in [label.strip() for label in labels.split(",")]:
+                yield (f"record {rec.record}: 'by ({labels})' drops namespace: two namespaces' series of one "
+                       "model would be added together")
         if rec.record in records:
             yield f"record {rec.record}: recorded twice"
         records.add(rec.record)

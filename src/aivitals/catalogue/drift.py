@@ -9,7 +9,7 @@ as its own counter, ``aivitals_feature_bin_observations_total``, and the
 reference's per-bin share, ``aivitals_feature_reference_bin_ratio``, both
 labelled with the bin's index ``feature_bin`` (an index, not an edge or a
 category: no data values in labels, and categorical features fit the same
-rule). Counters aggregate correctly: ``sum by (model, feature, feature_bin)
+rule). Counters aggregate correctly: ``sum by (namespace, model, feature, feature_bin)
 (increase(...[w]))`` is exact across replicas, restarts and any window. The
 reference is identical on every replica, so ``max by`` de-duplicates it
 (replicas running *different* profiles for one model cannot be compared;
@@ -69,19 +69,19 @@ def current_shares(window: str = "1d", selector: str = "") -> str:
     """Each bin's share of the window's observations, per model and feature (absent when there were none)."""
     w = _check_window(window)
     rate = f"increase({_BINS}{_selector(selector)}[{w}])"
-    return (f"(sum by (model, feature, feature_bin) ({rate})"
-            f" / on (model, feature) group_left () (sum by (model, feature) ({rate}) > 0))")
+    return (f"(sum by (namespace, model, feature, feature_bin) ({rate})"
+            f" / on (namespace, model, feature) group_left () (sum by (namespace, model, feature) ({rate}) > 0))")
 
 
 def reference_shares(selector: str = "") -> str:
     """Each bin's share of the reference (the same on every replica, hence ``max``)."""
-    return f"max by (model, feature, feature_bin) ({_BIN_REFERENCE}{_selector(selector)})"
+    return f"max by (namespace, model, feature, feature_bin) ({_BIN_REFERENCE}{_selector(selector)})"
 
 
 def _psi(current: str, reference: str, eps: float) -> str:
     c = f"clamp_min({current}, {eps!r})"
     r = f"clamp_min({reference}, {eps!r})"
-    return f"sum by (model, feature) (({c} - {r}) * ln({c} / {r}))"
+    return f"sum by (namespace, model, feature) (({c} - {r}) * ln({c} / {r}))"
 
 
 def psi(window: str = "1d", selector: str = "", eps: float = PSI_EPSILON) -> str:
@@ -95,8 +95,8 @@ def psi(window: str = "1d", selector: str = "", eps: float = PSI_EPSILON) -> str
 
 def _js(current: str, reference: str) -> str:
     mean = f"(({current} + {reference}) / 2)"
-    left = f"sum by (model, feature) (({current} > 0) * ln({current} / {mean}))"
-    right = f"sum by (model, feature) (({reference} > 0) * ln({reference} / {mean}))"
+    left = f"sum by (namespace, model, feature) (({current} > 0) * ln({current} / {mean}))"
+    right = f"sum by (namespace, model, feature) (({reference} > 0) * ln({reference} / {mean}))"
     # Terms with a zero share are dropped by the filter (0 ln 0 = 0); rounding below 0 is clamped before sqrt.
     return f"sqrt(clamp_min(({left} + {right}) / {2 * math.log(2)!r}, 0))"
 
@@ -109,9 +109,9 @@ def js(window: str = "1d", selector: str = "") -> str:
 def current_cdf(window: str = "1d", selector: str = "") -> str:
     """The window's cumulative share at each ``le`` of the histogram, per model and feature."""
     w = _check_window(window)
-    buckets = f"sum by (model, feature, le) (increase({_VALUES}{_selector(selector)}[{w}]))"
-    total = f"sum by (model, feature) (increase({_VALUES}{_selector(selector, _INF)}[{w}]))"
-    return f"({buckets} / on (model, feature) group_left () ({total} > 0))"
+    buckets = f"sum by (namespace, model, feature, le) (increase({_VALUES}{_selector(selector)}[{w}]))"
+    total = f"sum by (namespace, model, feature) (increase({_VALUES}{_selector(selector, _INF)}[{w}]))"
+    return f"({buckets} / on (namespace, model, feature) group_left () ({total} > 0))"
 
 
 def reference_cdf(selector: str = "") -> str:
@@ -121,11 +121,11 @@ def reference_cdf(selector: str = "") -> str:
     ``le`` label is one ``promtool check metrics`` rejects.
     """
     relabelled = f'label_replace({_REFERENCE}{_selector(selector)}, "le", "$1", "bound", "(.*)")'
-    return f"max by (model, feature, le) ({relabelled})"
+    return f"max by (namespace, model, feature, le) ({relabelled})"
 
 
 def _ks(current: str, reference: str) -> str:
-    return f"max by (model, feature) (abs({current} - {reference}))"
+    return f"max by (namespace, model, feature) (abs({current} - {reference}))"
 
 
 def ks(window: str = "1d", selector: str = "") -> str:
@@ -144,12 +144,12 @@ def _inputs(source: str) -> str:
 
 def shift_share(source: str, threshold: float = DEFAULT_THRESHOLD) -> str:
     """Share of a model's input features whose statistic in ``source`` is over ``threshold`` (0..1)."""
-    return f"avg by (model) ({_inputs(source)} > bool {threshold!r})"
+    return f"avg by (namespace, model) ({_inputs(source)} > bool {threshold!r})"
 
 
 def shift_max(source: str) -> str:
     """The largest per-feature statistic in ``source`` per model, over input features."""
-    return f"max by (model) ({_inputs(source)})"
+    return f"max by (namespace, model) ({_inputs(source)})"
 
 
 def recording_rules(window: str = "1d", threshold: float = DEFAULT_THRESHOLD) -> list[dict[str, str]]:
