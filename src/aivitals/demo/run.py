@@ -238,26 +238,9 @@ class Demo:
             self._start_prometheus()
         dispatcher = threading.Thread(target=self._dispatch, name="aivitals-demo-dispatch", daemon=True)
         dispatcher.start()
-        deadline = time.monotonic() + self.options.duration if self.options.duration > 0 else math.inf
-        screen = not self.options.plain  # redraw in place on the alternate screen: no scrollback
-        last = ""
         try:
-            if screen:
-                self.out.write(ENTER_SCREEN)
-            while time.monotonic() < deadline and not self.stop.is_set():
-                last = self._refresh()
-                if screen:
-                    self.out.write(frame(last))
-                    self.out.flush()
-                else:
-                    print(last, file=self.out, flush=True)
-                self.stop.wait(min(self.options.refresh, max(deadline - time.monotonic(), 0)))
-        except KeyboardInterrupt:
-            pass
+            self._show()
         finally:
-            if screen:
-                self.out.write(LEAVE_SCREEN)
-                print(last, file=self.out, flush=True)  # the last frame stays in the scrollback
             self.stop.set()
             dispatcher.join()
             self.pool.shutdown(wait=True, cancel_futures=True)
@@ -278,6 +261,30 @@ class Demo:
                 self.sidecar.stop()
                 self._store_dir.cleanup()
         return 0
+
+    def _show(self) -> None:
+        """Refresh the tiles until the duration ends, Ctrl-C or SIGTERM: redrawn in place on the alternate
+        screen on a terminal (no scrollback), one plain line a refresh otherwise."""
+        deadline = time.monotonic() + self.options.duration if self.options.duration > 0 else math.inf
+        screen = not self.options.plain
+        last = ""
+        try:
+            if screen:
+                self.out.write(ENTER_SCREEN)
+            while time.monotonic() < deadline and not self.stop.is_set():
+                last = self._refresh()
+                if screen:
+                    self.out.write(frame(last))
+                    self.out.flush()
+                else:
+                    print(last, file=self.out, flush=True)
+                self.stop.wait(min(self.options.refresh, max(deadline - time.monotonic(), 0)))
+        except KeyboardInterrupt:
+            pass
+        finally:
+            if screen:
+                self.out.write(LEAVE_SCREEN)
+                print(last, file=self.out, flush=True)  # the last frame stays in the scrollback
 
     def _terminate(self, *_: Any) -> None:
         self.terminated.set()
