@@ -10,6 +10,8 @@ import json
 import sys
 from typing import Any
 
+from .base import Sample
+from .calibrate import calibrate
 from .judge import Judge
 from .records import RecordError, sample_from
 from .suite import Evaluation, Suite, default_evaluators
@@ -23,7 +25,8 @@ class InputError(Exception):
     """Unreadable input: the message names the file, the line and the fix."""
 
 
-def read(path: str, suite: Suite) -> list[Evaluation]:
+def read(path: str, suite: Suite, samples: list[Sample] | None = None) -> list[Evaluation]:
+    """Evaluate every record of the JSONL file at ``path``; ``samples`` (if given) collects what was read."""
     try:
         handle = open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 (closed below)
     except OSError as exc:
@@ -40,6 +43,8 @@ def read(path: str, suite: Suite) -> list[Evaluation]:
             except RecordError as exc:
                 raise InputError(f"{path}:{number}: {exc}") from None
             results.append(suite.evaluate(sample, record_id or str(number)))
+            if samples is not None:
+                samples.append(sample)
     return results
 
 
@@ -114,6 +119,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--judge-url", help="base URL of an OpenAI-compatible endpoint for the LLM judge (opt-in)")
     parser.add_argument("--judge-model", help="the judge's model name (needed with --judge-url)")
     parser.add_argument("--judge-api-key", default="", help="the judge's API key (or none for a local server)")
+    parser.add_argument("--judge-calls-per-minute", type=float, default=600.0,
+                        help="the judge's rate budget (default 600; calls over it fall back to the lexical "
+                             "evaluator, and are counted as rate_limited)")
+    parser.add_argument("--calibrate", action="store_true",
+                        help="with a judge: compare the lexical groundedness score with the judge's verdicts on "
+                             "these records (AUROC, the best threshold, agreement)")
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
@@ -121,17 +132,31 @@ def main(argv: list[str] | None = None) -> int:
     if bool(args.judge_url) != bool(args.judge_model):
         print("aivitals evaluate: --judge-url and --judge-model go together; give both or neither", file=sys.stderr)
         return 2
-    judge = Judge(args.judge_url, args.judge_model, args.judge_api_key) if args.judge_url else None
+    if args.calibrate and not args.judge_url:
+        print("aivitals evaluate: --calibrate compares with the judge: give --judge-url and --judge-model",
+              file=sys.stderr)
+        return 2
+    if not args.judge_calls_per_minute > 0:
+        print("aivitals evaluate: --judge-calls-per-minute must be above 0", file=sys.stderr)
+        return 2
+    judge = Judge(args.judge_url, args.judge_model, args.judge_api_key,
+                  calls_per_minute=args.judge_calls_per_minute) if args.judge_url else None
+    samples: list[Sample] = []
     try:
-        results = read(args.input, Suite(default_evaluators(judge)))
+        results = read(args.input, Suite(default_evaluators(judge)), samples)
     except InputError as exc:
         print(f"aivitals evaluate: {exc}", file=sys.stderr)
         return 2
+    calibration = calibrate(samples, judge).as_json() if args.calibrate and judge is not None else None
     if args.format == "json":
         out: dict[str, Any] = {"records": [_record(r) for r in results], "summary": summary(results)}
         if judge is not None:
             out["summary"]["judge_calls"] = dict(judge.stats.calls)
+        if calibration is not None:
+            out["calibration"] = calibration
         print(json.dumps(out, indent=2, sort_keys=False))
     else:
         print(table(results))
+        if calibration is not None:
+            print("calibration against the judge: " + ", ".join(f"{k} {_cell(v)}" for k, v in calibration.items()))
     return 0
