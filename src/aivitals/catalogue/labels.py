@@ -66,6 +66,12 @@ LABELS: dict[str, Label] = {
         Label("attribute", "A declared fairness attribute (from config).", max_values=10),
         Label("group", "A declared group of a fairness attribute (from config).", max_values=50),
         Label("correct", "Whether a labelled prediction was right.", values=("true", "false")),
+        Label("predicted_class", "The class a multi-class model predicted: one of its declared classes (from config) "
+              "or 'other'.", max_values=21, example="billing"),
+        Label("actual_class", "The true class of a labelled multi-class prediction: one of the model's declared "
+              "classes (from config) or 'other'.", max_values=21, example="billing"),
+        Label("class", "A declared class of a multi-class model (from config), or 'other': the class a per-class "
+              "precision or recall is about.", max_values=21, example="billing"),
         Label("window", "The trailing window an in-process figure covers.", values=("1h", "1d", "7d", "28d", "30d")),
         # sidecar: business
         Label("kpi", "The business KPI (from config).", max_values=20),

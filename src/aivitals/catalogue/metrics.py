@@ -101,6 +101,14 @@ METRICS: tuple[Metric, ...] = (
     Metric("aivitals_group_predictions_total", C, Unit.NONE,
            "Labelled predictions by declared group and correctness (fairness).",
            ("model", "attribute", "group", "correct"), _SIDECAR, replicas=Replicas.EACH),
+    Metric("aivitals_group_confusion_total", C, Unit.NONE,
+           "Labelled predictions of a binary view by declared group and confusion-matrix cell: false positives "
+           "and false negatives by group (error analysis).",
+           ("model", "attribute", "group", "class_outcome"), _SIDECAR, replicas=Replicas.EACH),
+    Metric("aivitals_class_predictions_total", C, Unit.NONE,
+           "Labelled predictions of a model with declared classes, by predicted and actual class: the confusion "
+           "matrix over the declared class set (other classes fold into 'other').",
+           ("model", "predicted_class", "actual_class"), _SIDECAR, replicas=Replicas.EACH),
     Metric("aivitals_label_delay_seconds", H, Unit.SECONDS, "Time from prediction to its label.", ("model",),
            _SIDECAR, buckets=HUMAN_DURATION_BUCKETS, replicas=Replicas.EACH),
     Metric("aivitals_model_roc_auc_ratio", G, Unit.RATIO, "ROC-AUC over stored labelled scores in a window.",

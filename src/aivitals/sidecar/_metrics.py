@@ -18,6 +18,8 @@ CALIBRATION_PREDICTIONS = _m("aivitals_calibration_predictions_total")
 CALIBRATION_CORRECT = _m("aivitals_calibration_correct_total")
 CALIBRATION_CONFIDENCE = _m("aivitals_calibration_confidence_sum_total")
 GROUP_PREDICTIONS = _m("aivitals_group_predictions_total")
+GROUP_CONFUSION = _m("aivitals_group_confusion_total")
+CLASS_PREDICTIONS = _m("aivitals_class_predictions_total")
 LABEL_DELAY = _m("aivitals_label_delay_seconds")
 ROC_AUC = _m("aivitals_model_roc_auc_ratio")
 LOG_LOSS = _m("aivitals_model_log_loss")
@@ -48,7 +50,8 @@ PROBE_SUCCESSES = _m("aivitals_probe_successes")
 #: Series kept in the ledger (and so in the store), in exposition order.
 RECORDED: tuple[Metric, ...] = (
     EVENTS, EVICTIONS, LABELS, CONFUSION, CALIBRATION_PREDICTIONS, CALIBRATION_CORRECT, CALIBRATION_CONFIDENCE,
-    GROUP_PREDICTIONS, LABEL_DELAY, KPI_EXPOSURES, KPI_CONVERSIONS, OUTCOMES, OUTCOME_VALUE, WORK_UNIT_DURATION,
+    GROUP_PREDICTIONS, GROUP_CONFUSION, CLASS_PREDICTIONS, LABEL_DELAY, KPI_EXPOSURES, KPI_CONVERSIONS, OUTCOMES,
+    OUTCOME_VALUE, WORK_UNIT_DURATION,
     HUMAN_COST, TIME_TO_VALUE, OVERRIDES, SURVEYS, INCIDENTS, TIME_TO_DETECT, TIME_TO_RESOLVE, INCIDENTS_OPEN,
     LAST_TRAINED, GROUND_TRUTH_LAST, TRAINING_RUNS,
 )

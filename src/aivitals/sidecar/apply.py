@@ -35,7 +35,7 @@ from .events import (
     epoch,
 )
 from .ledger import Ledger
-from .settings import Settings
+from .settings import Settings, class_name
 from .store import EventStore, IncidentRow, PredictionRow, UserRow
 
 ALERTMANAGER_SOURCE = "alertmanager"
@@ -62,6 +62,12 @@ def calibration_bin(confidence: float) -> str:
 
 def nps_category(score: int) -> str:
     return "promoter" if score >= 9 else ("passive" if score >= 7 else "detractor")
+
+
+def declared_class(value: bool | int | str, declared: tuple[str, ...]) -> str:
+    """The class as a bounded label value: one of the model's declared classes, else ``other``."""
+    name = class_name(value)
+    return name if name in declared else OTHER
 
 
 def _confusion(predicted_positive: bool, actual_positive: bool) -> str:
@@ -184,8 +190,10 @@ class Applier:
         self.store.label_prediction(prediction_id, t, actual_positive)
         led = self.ledger
         led.inc(M.LABELS, (model, "joined"))
-        if p.positive is not None and actual_positive is not None:
-            led.inc(M.CONFUSION, (model, _confusion(p.positive, actual_positive)))
+        binary = p.positive is not None and actual_positive is not None
+        cell = _confusion(p.positive, actual_positive) if binary else None  # type: ignore[arg-type]
+        if cell is not None:
+            led.inc(M.CONFUSION, (model, cell))
         if p.confidence is not None:
             b = calibration_bin(p.confidence)
             led.inc(M.CALIBRATION_PREDICTIONS, (model, b))
@@ -194,6 +202,12 @@ class Applier:
         flag = "true" if correct else "false"
         for attribute, group in p.groups.items():
             led.inc(M.GROUP_PREDICTIONS, (model, attribute, group, flag))
+            if cell is not None:  # false positives and negatives by declared group
+                led.inc(M.GROUP_CONFUSION, (model, attribute, group, cell))
+        declared = self.settings.classes.get(p.model)
+        if declared is not None:  # the confusion matrix over the declared class set
+            led.inc(M.CLASS_PREDICTIONS, (model, declared_class(p.predicted, declared),
+                                          declared_class(e.actual, declared)))
         led.observe(M.LABEL_DELAY, (model,), max(0.0, t - p.time))
         led.set_max(M.GROUND_TRUTH_LAST, (model,), t)
         return True

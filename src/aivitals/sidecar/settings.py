@@ -93,6 +93,9 @@ class Settings:
     outcome_kinds: tuple[str, ...] = ()
     #: Fairness attributes and their groups, e.g. {"region": ("eu", "us")}.
     fairness: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: Declared class sets of multi-class models, e.g. {"triage": ("billing", "tech")}: their labelled
+    #: predictions give a confusion matrix over these classes (any other class counts as ``other``).
+    classes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     severities: tuple[str, ...] = ("critical", "high", "medium", "low")
     alert_severities: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_ALERT_SEVERITIES))
     #: Severity of an alert whose ``severity`` label is missing or unmapped.
@@ -109,6 +112,13 @@ class Settings:
             if isinstance(value, str):
                 object.__setattr__(self, key, Path(value))
         _check(self)
+
+
+def class_name(value: object) -> str:
+    """A class value as a label value: booleans as true/false, numbers as written (a YAML 2 and an event's 2 agree)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def store_name(settings: Settings) -> str:
@@ -183,11 +193,23 @@ def _check(s: Settings) -> None:
         total += len(groups)
     if total > LABELS["group"].max_values:
         raise SettingsError(f"fairness: at most {LABELS['group'].max_values} groups in all, got {total}")
+    _check_classes(s.classes)
     if s.default_alert_severity not in s.severities:
         raise SettingsError(f"default_alert_severity: {s.default_alert_severity!r} is not in severities")
     for name, severity in s.alert_severities.items():
         if severity not in s.severities:
             raise SettingsError(f"alert_severities.{name}: {severity!r} is not in severities {list(s.severities)}")
+
+
+def _check_classes(classes: Mapping[str, tuple[str, ...]]) -> None:
+    _check_names("classes", tuple(classes), LABELS["model"].max_values)
+    cap = LABELS["predicted_class"].max_values - 1  # one value is kept for `other`
+    for model, names in classes.items():
+        if not names:
+            raise SettingsError(f"classes.{model}: declare at least one class")
+        _check_names(f"classes.{model}", tuple(names), cap)
+        if "other" in names:
+            raise SettingsError(f"classes.{model}: 'other' is reserved for classes outside the declared set")
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
@@ -218,6 +240,10 @@ def settings_from_mapping(data: Mapping[str, Any], base: Settings | None = None)
             if not isinstance(value, Mapping) or not all(isinstance(g, (list, tuple)) for g in value.values()):
                 raise SettingsError("fairness: a mapping of attribute to a list of groups")
             value = {str(a): tuple(g) for a, g in value.items()}
+        elif key == "classes":
+            if not isinstance(value, Mapping) or not all(isinstance(c, (list, tuple)) for c in value.values()):
+                raise SettingsError("classes: a mapping of model to a list of its classes")
+            value = {str(m): tuple(class_name(c) for c in cs) for m, cs in value.items()}
         elif key in ("fixed_costs_usd_per_month", "alert_severities") and not isinstance(value, Mapping):
             raise SettingsError(f"{key}: a mapping")
         values[key] = value
