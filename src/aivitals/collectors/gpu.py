@@ -8,7 +8,8 @@ tests and benchmarks pass a stand-in with the same functions and constants.
 Each device gets a reading plan once, when it is first seen: the NVML
 functions bound to its handle, each with the rendered line its value goes to.
 A scrape runs the plans and does nothing else per field, so it costs little
-more than the NVML calls themselves (``benchmarks/scrape.py``).
+more than the NVML calls themselves (``benchmarks/scrape.py``); the plans are
+built in ``gpu_readings.py``, this module runs them and handles what fails.
 
 Failures stay inside: a field a device does not support (NOT_SUPPORTED) or
 that fails (GPU_IS_LOST, TIMEOUT, any NVMLError) is skipped and counted in
@@ -20,8 +21,6 @@ GPU means no GPU series and one log line (see ``nvml.py``).
 
 from __future__ import annotations
 
-import functools
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -30,28 +29,37 @@ from typing import Any
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from ..catalogue import LABELS, OTHER
-from ..families import family, labels_of, spec
-from ..rendered import Line, RenderedFamily, Row
+from ..families import family, spec
+from ..rendered import RenderedFamily
 from .errors import CollectorErrors
+from .gpu_readings import (
+    ECC_ERRORS,
+    ENERGY,
+    GPU_LABELS,
+    GPU_METRICS,
+    MEMORY_FREE,
+    MEMORY_TOTAL,
+    MEMORY_USED,
+    MEMORY_UTILIZATION,
+    POWER,
+    PROCESS_MEMORY,
+    SM_CLOCK,
+    TEMPERATURE,
+    THROTTLED,
+    UTILIZATION,
+    Binding,
+    Device,
+    DeviceLost,
+    Rows,
+    as_text,
+    plan_readings,
+)
 from .nvml import DriverGone, NvmlSession, log
 
-UTILIZATION = "aivitals_gpu_utilization_ratio"
-MEMORY_UTILIZATION = "aivitals_gpu_memory_utilization_ratio"
-MEMORY_USED = "aivitals_gpu_memory_used_bytes"
-MEMORY_FREE = "aivitals_gpu_memory_free_bytes"
-MEMORY_TOTAL = "aivitals_gpu_memory_total_bytes"
-POWER = "aivitals_gpu_power_watts"
-ENERGY = "aivitals_gpu_energy_joules_total"
-TEMPERATURE = "aivitals_gpu_temperature_celsius"
-SM_CLOCK = "aivitals_gpu_sm_clock_hertz"
-THROTTLED = "aivitals_gpu_throttled"
-ECC_ERRORS = "aivitals_gpu_ecc_errors_total"
-PROCESS_MEMORY = "aivitals_gpu_process_memory_used_bytes"
-
-GPU_METRICS = (UTILIZATION, MEMORY_UTILIZATION, MEMORY_USED, MEMORY_FREE, MEMORY_TOTAL, POWER, ENERGY,
-               TEMPERATURE, SM_CLOCK, THROTTLED, ECC_ERRORS, PROCESS_MEMORY)
-_DEVICE_METRICS = tuple(m for m in GPU_METRICS if m not in (THROTTLED, ECC_ERRORS))  # labelled by device alone
+#: The metric names stay importable from here, where the collector lived whole.
+__all__ = ["DEFAULT_BUSY_TIMEOUT", "DEFAULT_RETRY_INTERVAL", "ECC_ERRORS", "ENERGY", "FIELDS", "GPU_LABELS",
+           "GPU_METRICS", "MEMORY_FREE", "MEMORY_TOTAL", "MEMORY_USED", "MEMORY_UTILIZATION", "POWER",
+           "PROCESS_MEMORY", "SM_CLOCK", "TEMPERATURE", "THROTTLED", "UTILIZATION", "GpuCollector"]
 
 #: Values of the ``field`` label on ``aivitals_collector_errors_total``: a fixed set.
 FIELDS = ("gpu_device", "gpu_utilization", "gpu_memory", "gpu_power", "gpu_energy", "gpu_temperature",
@@ -63,176 +71,6 @@ DEFAULT_BUSY_TIMEOUT = 1.0
 
 #: Retry NVML this long after it failed to start or went away.
 DEFAULT_RETRY_INTERVAL = 60.0
-
-#: The labels every GPU series carries, in the catalogue's order: gpu, uuid, gpu_name, mig_instance.
-GPU_LABELS = labels_of(POWER)
-
-#: A scrape's samples by metric, in the order of ``GPU_METRICS``.
-Rows = dict[str, list[Row]]
-
-#: One NVML read of one device, bound once: ``(field, read, metric, target, divisor)``. With a metric, the
-#: value read is appended to that metric's rows under the line ``target``, divided by ``divisor`` unless it
-#: is 1. Without one (None), ``target(value, rows)`` appends the samples of a reading that makes several.
-Reading = tuple[str, Callable[[], Any], str | None, Any, int]
-
-#: NVML's names of the answers that say "not this function on this driver".
-_MISSING = ("NVML_ERROR_FUNCTION_NOT_FOUND", "NVML_ERROR_NOT_SUPPORTED", "NVML_ERROR_ARGUMENT_VERSION_MISMATCH",
-            "NVML_ERROR_DEPRECATED")
-
-
-class _DeviceLost(Exception):
-    """The device stopped answering (GPU_IS_LOST): skip its other fields this scrape."""
-
-
-class _CannotTell(Exception):
-    """NVML answered, but without the figure (process memory under WDDM): as NOT_SUPPORTED."""
-
-
-class _Device:
-    """A GPU or MIG device: its label set and rendered lines, built once, and its reading plan."""
-
-    __slots__ = ("_extended", "forms", "handle", "labels", "lines", "mig_on", "mig_slots", "migs", "plan",
-                 "unsupported")
-
-    def __init__(self, handle: Any, index: str, uuid: str, name: str, mig_instance: str = "") -> None:
-        self.handle = handle
-        self.labels: dict[str, str] = dict(zip(GPU_LABELS, (index, uuid, name, mig_instance), strict=True))
-        #: The line of each metric carrying just the device's labels, rendered once.
-        self.lines: dict[str, Line] = {metric: Line(metric, self.labels) for metric in _DEVICE_METRICS}
-        self._extended: dict[tuple[str, str, str], Line] = {}
-        #: Readings, as built for the current MIG mode, less the unsupported fields.
-        self.plan: tuple[Reading, ...] = ()
-        #: Whether ``plan`` is the one for MIG mode on; None until a plan is built.
-        self.mig_on: bool | None = None
-        #: Fields this device answered NOT_SUPPORTED to: left out of every plan until NVML restarts.
-        self.unsupported: set[str] = set()
-        #: For a field NVML offers in several forms (newest first), the index of the one this device answers.
-        self.forms: dict[str, int] = {}
-        #: MIG devices by UUID, and the number of MIG slots (read once per GPU).
-        self.migs: dict[str, _Device] = {}
-        self.mig_slots: int | None = None
-
-    @property
-    def uuid(self) -> str:
-        return self.labels["uuid"]
-
-    def with_label(self, metric: str, name: str, value: str) -> Line:
-        """The line of ``metric`` for this device's labels plus one more (throttle_reason, ecc_type), cached."""
-        found = self._extended.get((metric, name, value))
-        if found is None:
-            found = self._extended[(metric, name, value)] = Line(metric, {**self.labels, name: value})
-        return found
-
-
-def _text(value: Any) -> str:
-    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
-
-
-def _throttle_masks(nvml: Any) -> tuple[tuple[str, int], ...]:
-    """Each declared throttle reason with its bit, from NVML's own constants (new name, then old)."""
-    masks = []
-    for reason in LABELS["throttle_reason"].values:
-        if reason == OTHER:
-            continue
-        suffix = "".join(part.capitalize() for part in reason.split("_"))
-        mask = getattr(nvml, "nvmlClocksEventReason" + suffix, getattr(nvml, "nvmlClocksThrottleReason" + suffix, None))
-        if mask is not None:
-            masks.append((reason, int(mask)))
-    return tuple(masks)
-
-
-class _Binding:
-    """What the collector reads off the NVML module once per session: error codes, classes, throttle bits."""
-
-    __slots__ = ("lost", "masks", "missing", "not_found", "not_supported", "unsupported_errors")
-
-    def __init__(self, nvml: Any) -> None:
-        self.masks = _throttle_masks(nvml)
-        self.not_supported: int | None = getattr(nvml, "NVML_ERROR_NOT_SUPPORTED", None)
-        self.lost: int | None = getattr(nvml, "NVML_ERROR_GPU_IS_LOST", None)
-        self.not_found: int | None = getattr(nvml, "NVML_ERROR_NOT_FOUND", None)
-        #: Codes that say "not this function on this driver": a reading with an older form tries that one.
-        self.missing = frozenset(code for code in (getattr(nvml, name, None) for name in _MISSING) if code is not None)
-        mismatch = getattr(nvml, "NVMLLibraryMismatchError", None)  # pynvml's FUNCTION_NOT_FOUND, for some calls
-        #: Exceptions that mean "this binding or driver has no such function", counted as NOT_SUPPORTED.
-        self.unsupported_errors: tuple[type[BaseException], ...] = (
-            AttributeError, _CannotTell, *((mismatch,) if isinstance(mismatch, type) else ()))
-
-
-def _bound(nvml: Any, name: str, *args: Any) -> Callable[..., Any]:
-    """The binding's function ``name`` bound to ``args``; one raising AttributeError if the binding has none."""
-    function = getattr(nvml, name, None)
-    if function is not None:
-        return functools.partial(function, *args)
-
-    def missing() -> Any:
-        raise AttributeError(f"the NVML binding has no {name}")
-
-    return missing
-
-
-# --- what one reading turns into: the samples of the readings that make several -----------------------------
-
-
-def _utilization(device: _Device) -> Callable[[Any, Rows], None]:
-    gpu_line, memory_line = device.lines[UTILIZATION], device.lines[MEMORY_UTILIZATION]
-
-    def emit(rates: Any, rows: Rows) -> None:
-        rows[UTILIZATION].append((gpu_line, rates.gpu / 100))  # percent -> ratio
-        rows[MEMORY_UTILIZATION].append((memory_line, rates.memory / 100))
-
-    return emit
-
-
-def _memory(device: _Device) -> Callable[[Any, Rows], None]:
-    used, free, total = device.lines[MEMORY_USED], device.lines[MEMORY_FREE], device.lines[MEMORY_TOTAL]
-
-    def emit(info: Any, rows: Rows) -> None:
-        rows[MEMORY_USED].append((used, info.used))
-        rows[MEMORY_FREE].append((free, info.free))
-        rows[MEMORY_TOTAL].append((total, info.total))
-
-    return emit
-
-
-def _process_memory(device: _Device) -> Callable[[Any, Rows], None]:
-    """Device memory of this process; PIDs are the host's, so in a container this needs hostPID."""
-    line = device.lines[PROCESS_MEMORY]
-
-    def emit(processes: Any, rows: Rows) -> None:
-        pid = os.getpid()  # read each time: the collector may outlive a fork
-        mine = [p.usedGpuMemory for p in processes if p.pid == pid]
-        if None in mine:  # NVML cannot tell (Windows WDDM)
-            raise _CannotTell("process memory")
-        rows[PROCESS_MEMORY].append((line, sum(mine)))
-
-    return emit
-
-
-def _throttle(device: _Device, masks: tuple[tuple[str, int], ...]) -> Callable[[Any, Rows], None]:
-    lines = tuple((mask, device.with_label(THROTTLED, "throttle_reason", reason)) for reason, mask in masks)
-    known = functools.reduce(int.__or__, (mask for mask, _ in lines), 0)
-    other = device.with_label(THROTTLED, "throttle_reason", OTHER)
-
-    last: list[Any] = [None, ()]  # the last bitmask and its rows: it seldom changes between scrapes
-
-    def emit(reasons: Any, rows: Rows) -> None:
-        reasons = int(reasons)
-        if reasons != last[0]:
-            last[:] = [reasons, (*((line, 1 if reasons & mask else 0) for mask, line in lines),
-                                 (other, 1 if reasons & ~known else 0))]
-        rows[THROTTLED].extend(last[1])
-
-    return emit
-
-
-def _sm_clock(device: _Device) -> Callable[[Any, Rows], None]:
-    line = device.lines[SM_CLOCK]
-
-    def emit(mhz: Any, rows: Rows) -> None:
-        rows[SM_CLOCK].append((line, int(mhz) * 1_000_000))  # MHz -> Hz, exactly
-
-    return emit
 
 
 class GpuCollector(Collector):
@@ -254,8 +92,8 @@ class GpuCollector(Collector):
         self._lock = threading.Lock()
         self._busy_timeout = busy_timeout
         self._declared = False  # the error fields, declared at 0 once NVML is up
-        self._devices: dict[int, _Device] = {}
-        self._binding: _Binding | None = None  # read off the module once NVML is up
+        self._devices: dict[int, Device] = {}
+        self._binding: Binding | None = None  # read off the module once NVML is up
         if registry is not None:
             registry.register(self)
 
@@ -298,7 +136,7 @@ class GpuCollector(Collector):
     def _scrape(self, count: int) -> Rows:
         nvml = self._session.module
         if self._binding is None:
-            self._binding = _Binding(nvml)
+            self._binding = Binding(nvml)
         rows: Rows = {name: [] for name in GPU_METRICS}
         try:
             for index in range(count):
@@ -315,7 +153,7 @@ class GpuCollector(Collector):
                     self._run(device, rows)
                     if mig_on:
                         self._mig_devices(nvml, device, rows)
-                except _DeviceLost:
+                except DeviceLost:
                     continue
         except DriverGone as gone:
             self._errors.inc("gpu_nvml")
@@ -324,7 +162,7 @@ class GpuCollector(Collector):
             return {}
         return rows
 
-    def _run(self, device: _Device, rows: Rows) -> None:
+    def _run(self, device: Device, rows: Rows) -> None:
         """Every reading of the device's plan; this loop is the collector's hot path."""
         for reading in device.plan:
             field, read, metric, target, divisor = reading
@@ -345,57 +183,21 @@ class GpuCollector(Collector):
 
     # --- devices and their plans ----------------------------------------------------------------
 
-    def _identify_gpu(self, nvml: Any, index: int) -> _Device | None:
+    def _identify_gpu(self, nvml: Any, index: int) -> Device | None:
         try:
             handle = nvml.nvmlDeviceGetHandleByIndex(index)
-            uuid, name = _text(nvml.nvmlDeviceGetUUID(handle)), _text(nvml.nvmlDeviceGetName(handle))
+            uuid, name = as_text(nvml.nvmlDeviceGetUUID(handle)), as_text(nvml.nvmlDeviceGetName(handle))
         except Exception as exc:
             self._failed("gpu_device", exc)
             return None
-        device = self._devices[index] = _Device(handle, str(index), uuid, name)
+        device = self._devices[index] = Device(handle, str(index), uuid, name)
         return device
 
-    def _plan(self, nvml: Any, device: _Device, *, whole: bool) -> None:
-        """Bind the device's readings. ``whole``: a GPU not in MIG mode, or a MIG device, has memory and processes.
+    def _plan(self, nvml: Any, device: Device, *, whole: bool) -> None:
+        """Bind the device's readings (``gpu_readings.plan_readings``), each multi-form field's form chosen here."""
+        plan_readings(nvml, device, self._read_binding(), self._form, whole=whole)
 
-        In MIG mode memory and processes are read per MIG device, so sums by gpu do not count twice.
-        """
-        handle, line = device.handle, device.lines
-        readings: list[Reading] = [("gpu_utilization", _bound(nvml, "nvmlDeviceGetUtilizationRates", handle),
-                                    None, _utilization(device), 1)]
-        if whole:
-            memory = _bound(nvml, "nvmlDeviceGetMemoryInfo", handle)
-            version = getattr(nvml, "nvmlMemory_v2", None)
-            # version 2's used leaves out driver-reserved memory, as nvidia-smi does; version 1's counts it
-            forms = (functools.partial(memory, version=version), memory) if version is not None else (memory,)
-            readings += [("gpu_memory", self._form(device, "gpu_memory", forms), None, _memory(device), 1),
-                         ("gpu_process_memory", _bound(nvml, "nvmlDeviceGetComputeRunningProcesses", handle),
-                          None, _process_memory(device), 1)]
-        if not device.labels["mig_instance"]:  # a physical GPU
-            ecc = getattr(nvml, "NVML_VOLATILE_ECC", None)
-            readings += [
-                ("gpu_power", _bound(nvml, "nvmlDeviceGetPowerUsage", handle), POWER, line[POWER], 1000),
-                ("gpu_energy", _bound(nvml, "nvmlDeviceGetTotalEnergyConsumption", handle), ENERGY,
-                 line[ENERGY], 1000),
-                ("gpu_temperature", self._form(device, "gpu_temperature", tuple(
-                    _bound(nvml, name, handle, getattr(nvml, "NVML_TEMPERATURE_GPU", 0))
-                    for name in ("nvmlDeviceGetTemperatureV", "nvmlDeviceGetTemperature"))),  # the latter deprecated
-                 TEMPERATURE, line[TEMPERATURE], 1),
-                ("gpu_sm_clock", _bound(nvml, "nvmlDeviceGetClockInfo", handle, getattr(nvml, "NVML_CLOCK_SM", 1)),
-                 None, _sm_clock(device), 1),
-                ("gpu_throttle", self._form(device, "gpu_throttle", tuple(
-                    _bound(nvml, name, handle) for name in ("nvmlDeviceGetCurrentClocksEventReasons",  # driver 535+
-                                                               "nvmlDeviceGetCurrentClocksThrottleReasons"))),
-                 None, _throttle(device, self._read_binding().masks), 1),
-            ]
-            for ecc_type in ("corrected", "uncorrected"):  # volatile counts: since the driver loaded
-                error_type = getattr(nvml, f"NVML_MEMORY_ERROR_TYPE_{ecc_type.upper()}", None)
-                readings.append((f"gpu_ecc_{ecc_type}",
-                                 _bound(nvml, "nvmlDeviceGetTotalEccErrors", handle, error_type, ecc),
-                                 ECC_ERRORS, device.with_label(ECC_ERRORS, "ecc_type", ecc_type), 1))
-        device.plan = tuple(r for r in readings if r[0] not in device.unsupported)
-
-    def _form(self, device: _Device, field: str, forms: tuple[Callable[[], Any], ...]) -> Callable[[], Any]:
+    def _form(self, device: Device, field: str, forms: tuple[Callable[[], Any], ...]) -> Callable[[], Any]:
         """The first of ``forms`` (newest first) this device answers, tried once per device and field.
 
         Only an answer that says the form is not there (FUNCTION_NOT_FOUND,
@@ -420,7 +222,7 @@ class GpuCollector(Collector):
             device.forms[field] = chosen
         return forms[chosen]
 
-    def _mig_enabled(self, nvml: Any, gpu: _Device) -> bool:
+    def _mig_enabled(self, nvml: Any, gpu: Device) -> bool:
         """Whether MIG is on; a GPU without MIG (NOT_SUPPORTED) simply has it off, and that is no error."""
         if "gpu_mig" in gpu.unsupported:
             return False
@@ -434,7 +236,7 @@ class GpuCollector(Collector):
             return False
         return bool(current == enabled)
 
-    def _mig_devices(self, nvml: Any, gpu: _Device, rows: Rows) -> None:
+    def _mig_devices(self, nvml: Any, gpu: Device, rows: Rows) -> None:
         """Each MIG device's memory, utilization and processes; the layout is read again every scrape."""
         if gpu.mig_slots is None:
             try:
@@ -446,11 +248,11 @@ class GpuCollector(Collector):
         for slot in range(gpu.mig_slots):
             try:
                 handle = nvml.nvmlDeviceGetMigDeviceHandleByIndex(gpu.handle, slot)
-                uuid = _text(nvml.nvmlDeviceGetUUID(handle))
+                uuid = as_text(nvml.nvmlDeviceGetUUID(handle))
                 mig = gpu.migs.get(uuid)
                 if mig is None:
-                    name, instance = _text(nvml.nvmlDeviceGetName(handle)), nvml.nvmlDeviceGetGpuInstanceId(handle)
-                    mig = gpu.migs[uuid] = _Device(handle, gpu.labels["gpu"], uuid, name, str(instance))
+                    name, instance = as_text(nvml.nvmlDeviceGetName(handle)), nvml.nvmlDeviceGetGpuInstanceId(handle)
+                    mig = gpu.migs[uuid] = Device(handle, gpu.labels["gpu"], uuid, name, str(instance))
             except Exception as exc:
                 if self._code(exc) != self._read_binding().not_found:  # NOT_FOUND: an empty slot, no error
                     self._failed("gpu_mig", exc)
@@ -464,7 +266,7 @@ class GpuCollector(Collector):
 
     # --- failures -------------------------------------------------------------------------------
 
-    def _failed(self, field: str, exc: Exception, device: _Device | None = None) -> None:
+    def _failed(self, field: str, exc: Exception, device: Device | None = None) -> None:
         """Count a failed read; drop an unsupported field from the device's plan; end the scrape if NVML went."""
         code = self._code_unless_gone(field, exc)
         self._errors.inc(field)
@@ -475,9 +277,9 @@ class GpuCollector(Collector):
             device.unsupported.add(field)
             device.plan = tuple(r for r in device.plan if r[0] != field)
         if code is not None and code == binding.lost:
-            raise _DeviceLost(device.uuid) from exc
+            raise DeviceLost(device.uuid) from exc
 
-    def _read_binding(self) -> _Binding:
+    def _read_binding(self) -> Binding:
         """The binding's codes and classes; ``_scrape`` reads them before any device is asked."""
         assert self._binding is not None
         return self._binding
