@@ -37,6 +37,18 @@ _CT, _NT = _kpi("conversions", "treatment"), _kpi("exposures", "treatment")
 _CC, _NC = _kpi("conversions", "control"), _kpi("exposures", "control")
 _POOLED = f"(({_CT} + {_CC}) / ({_NT} + {_NC}))"
 
+#: The confusion matrix over a model's declared classes, its increase over WINDOW with a ``class`` label copied
+#: from ``axis`` (predicted_class or actual_class). The diagonal keeps a cell whose two copies match: the same
+#: predicted and actual class. (RE2 has no back-references, so equality is a set match on the copied label.)
+def _by_class(axis: str) -> str:
+    return (f'label_replace(increase(aivitals_class_predictions_total{{SEL}}[WINDOW]), "class", "$1", "{axis}", '
+            '"(.*)")')
+
+
+_CLASS = "namespace, model, class"
+_DIAGONAL = (f"sum by ({_CLASS}) ({_by_class('predicted_class')} and on ({_CLASS}, predicted_class, actual_class) "
+             f"{_by_class('actual_class')})")
+
 #: aivitals series per scrape job: the known targets, which the target alerts watch.
 SERIES_COUNT = "job:aivitals_series:count"
 
@@ -194,6 +206,31 @@ DERIVED: tuple[Derived, ...] = (
         description="Accuracy of each declared group over the last day (fairness).",
         unit=Unit.RATIO, windows=("1d",), grafana_unit="percentunit",
         dashboard=Dashboard.QUALITY, row="Task quality", order=7,
+    ),
+    Derived(
+        record="model_class:aivitals_class_precision:ratio_increaseWINDOW",
+        query=_share(_DIAGONAL, f"sum by ({_CLASS}) ({_by_class('predicted_class')})"),
+        description="Per-class precision of a model with declared classes: of the predictions of a class, the "
+                    "share that were that class (error analysis; 'other' holds the undeclared classes).",
+        unit=Unit.RATIO, windows=("1d",), grafana_unit="percentunit",
+        dashboard=Dashboard.QUALITY, row="Task quality", order=8,
+    ),
+    Derived(
+        record="model_class:aivitals_class_recall:ratio_increaseWINDOW",
+        query=_share(_DIAGONAL, f"sum by ({_CLASS}) ({_by_class('actual_class')})"),
+        description="Per-class recall of a model with declared classes: of the items truly of a class, the share "
+                    "the model gave that class (error analysis).",
+        unit=Unit.RATIO, windows=("1d",), grafana_unit="percentunit",
+        dashboard=Dashboard.QUALITY, row="Task quality", order=9,
+    ),
+    Derived(
+        record="group_outcome:aivitals_group_errors:increaseWINDOW",
+        query="sum by (namespace, model, attribute, group, class_outcome) "
+              '(increase(aivitals_group_confusion_total{SEL, class_outcome=~"fp|fn"}[WINDOW]))',
+        description="False positives and false negatives of each declared group over the last day (error "
+                    "analysis): where the model's mistakes fall, and of which kind.",
+        unit=Unit.NONE, windows=("1d",), grafana_unit="short",
+        dashboard=Dashboard.QUALITY, row="Task quality", order=10,
     ),
     Derived(
         record="service_model:aivitals_override_reversal:ratio_rateWINDOW",

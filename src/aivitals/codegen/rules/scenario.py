@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from ...catalogue.drift import FEATURE_PSI
 from ...catalogue.promql import seconds
 from ...catalogue.values import CAN_REFUSE, PREDICTION
+from . import error_analysis
 from .arithmetic import prom_rate, quantile_of, quantile_over_time
 
 SVC = {"service": "chat", "model": "m1"}
@@ -98,7 +99,7 @@ def series() -> list[Series]:
                   Series("aivitals_probe_successes", labels, successes, False)]
     s.append(Series("aivitals_sdk_errors_total", {"stage": "cost"}, 1))
     s.append(Series("aivitals_unmetered_requests_total", {**SVC, "unmetered_reason": "stream_incomplete"}, 1))
-    return s + _model_series() + _world_series()
+    return s + _model_series() + _world_series() + [Series(*i) for i in error_analysis.INPUTS]
 
 
 def _model_series() -> list[Series]:
@@ -315,6 +316,7 @@ _EXPECTED: dict[str, Callable[[float, float, dict[str, str]], Expected]] = {
     "model_attribute:aivitals_fairness_gap:ratio": lambda w, t, sm: _one(
         (40 * 86400.0) / (40 * 86400.0 + 10 * 86400.0) - (30 * 86400.0) / (30 * 86400.0 + 20 * 86400.0),
         model="m1", attribute="age"),
+    **error_analysis.EXPECTED,
     "kpi:aivitals_kpi_delta:ratio_increase": lambda w, t, sm: _one(
         _kpi(w)[0] / _kpi(w)[1] - _kpi(w)[2] / _kpi(w)[3], kpi="signup"),
     "kpi:aivitals_kpi_delta:zscore_increase": lambda w, t, sm: _one(_zscore(w), kpi="signup"),
