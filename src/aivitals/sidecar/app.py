@@ -32,7 +32,8 @@ from .apply import Applier
 from .body import read_body
 from .collector import SidecarCollector
 from .derived import DerivedGauges
-from .events import ALERT_KIND, KINDS, UNKNOWN_KIND, AlertmanagerAlert, Event
+from .evaluations import EvaluationCollector, Evaluations
+from .events import ALERT_KIND, KINDS, UNKNOWN_KIND, AlertmanagerAlert, Evaluation, Event
 from .keys import hashing_key, id_hasher, user_hasher
 from .ledger import Ledger
 from .openapi import docs_page, event_body, model_schemas, responses
@@ -116,6 +117,9 @@ class Sidecar:
             lease = self.lease
             self.registry.register(ReplicaCollector(self.ledger, settings, self.derived, self.store, lease.replica,
                                                     lambda: lease.is_leader))
+        self.evaluations = Evaluations(self.ledger.fold, settings.evaluation_queue_size)
+        self.registry.register(EvaluationCollector(self.evaluations, None if self.lease is None
+                                                   else self.lease.replica))
         ProcessCollector(registry=self.registry)
         if self._thresholds is not None:
             self.registry.register(self._thresholds)
@@ -126,6 +130,7 @@ class Sidecar:
         """Commit what is queued and close the store."""
         if not self._closed:
             self._closed = True
+            self.evaluations.close()  # what was acknowledged is evaluated before the process goes
             self.writer.stop()
             self.store.close()
             self._release_lease()
@@ -185,6 +190,34 @@ def create_app(settings: Settings, *, store: EventStore | None = None,
         return Response(f'{{"accepted":{result.accepted},"duplicate":{result.duplicate}}}',
                         media_type="application/json")
 
+    async def accept(now: float, events: Sequence[Event]) -> Response:
+        """Commit the events; evaluation events among them are queued, with room reserved before the commit
+        and used only once it succeeded, so the request is all or nothing."""
+        evaluations = [e for e in events if isinstance(e, Evaluation)]
+        if not evaluations:
+            return await commit(now, events)
+        if len(evaluations) > settings.evaluation_queue_size:
+            raise RequestError(413, f"body: {len(evaluations)} evaluation events, at most "
+                                    f"{settings.evaluation_queue_size} a request (evaluation_queue_size)",
+                               kind="evaluation", count=len(events))
+        queue = sidecar.evaluations
+        if not queue.reserve(len(evaluations)):
+            return _error(503, f"not queued, retry: the evaluation queue has room for {queue.room} more events",
+                          headers={"Retry-After": "1"})
+        try:
+            others = [e for e in events if not isinstance(e, Evaluation)]
+            committed = await commit(now, others)
+        except BaseException:
+            queue.release(len(evaluations))
+            raise
+        if committed.status_code != 200:
+            queue.release(len(evaluations))
+            return committed
+        queue.submit(evaluations)
+        counts = json.loads(bytes(committed.body))
+        return Response(f'{{"accepted":{counts["accepted"] + len(evaluations)},"duplicate":{counts["duplicate"]}}}',
+                        media_type="application/json")
+
     async def guarded(request: Request, kind: str, handle: Callable[[bytes, float], Any]) -> Response:
         if not authorized(request):
             return _error(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
@@ -206,7 +239,7 @@ def create_app(settings: Settings, *, store: EventStore | None = None,
         async def endpoint(request: Request) -> Response:
             async def handle(body: bytes, now: float) -> Response:
                 events = parser.parse(body, request.headers.get("content-type"), now)
-                return await commit(now, events)
+                return await accept(now, events)
 
             return await guarded(request, kind or UNKNOWN_KIND, handle)
 

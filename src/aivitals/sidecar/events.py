@@ -226,8 +226,46 @@ class ProbeResult(_Event):
     categories: Annotated[dict[ProbeCategory, ProbeCounts], Field(min_length=1)]
 
 
+#: Bounds of an evaluation event: contexts a response may cite, and characters of each text field. A
+#: response is not bounded here: the worker cuts it at its ``max_chars`` and counts the cut.
+MAX_EVALUATION_CONTEXTS = 32
+MAX_CONTEXT_CHARS = 20_000
+MAX_QUESTION_CHARS = 20_000
+Text = Annotated[str, StringConstraints(max_length=MAX_QUESTION_CHARS)]
+
+
+class EvaluationContext(BaseModel):
+    """One retrieved chunk the response was given: the retriever's id and its text."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    id: EventId
+    text: Annotated[str, StringConstraints(max_length=MAX_CONTEXT_CHARS)]
+
+
+class Evaluation(_Event):
+    """A response to evaluate for groundedness, leaks, refusals and citations; only the verdicts' counts are kept.
+
+    Acknowledged once queued to the sidecar's evaluation worker (a full queue answers 503 with
+    Retry-After). The text is never stored or logged, and an evaluation is not deduplicated by
+    ``event_id``: nothing of it is kept to compare a resend with.
+    """
+
+    kind: Literal["evaluation"] = "evaluation"
+    service: Name
+    model: Name
+    question: Text = ""
+    response: str
+    contexts: Annotated[list[EvaluationContext], Field(max_length=MAX_EVALUATION_CONTEXTS)] = Field(
+        default_factory=list)
+    #: What the user wrote, when it is not the question: personal data the user wrote first is not a leak.
+    user_input: Text | None = None
+    #: Ids of the contexts known to be relevant (a golden set or a later label): gives context recall.
+    relevant_context_ids: Annotated[list[EventId], Field(max_length=MAX_EVALUATION_CONTEXTS)] | None = None
+
+
 Event = (Prediction | Label | Exposure | Conversion | Outcome | WorkUnit | Activity | Override | Survey | Incident
-         | TrainingRun | GroundTruth | ProbeResult)
+         | TrainingRun | GroundTruth | ProbeResult | Evaluation)
 
 #: Event kind -> (model, endpoint path under /v1).
 KINDS: dict[str, tuple[type[_Event], str]] = {
@@ -244,6 +282,7 @@ KINDS: dict[str, tuple[type[_Event], str]] = {
     "training_run": (TrainingRun, "training-runs"),
     "ground_truth": (GroundTruth, "ground-truth"),
     "probe_result": (ProbeResult, "probe-results"),
+    "evaluation": (Evaluation, "evaluations"),
 }
 #: The kind counted for Alertmanager notifications.
 ALERT_KIND = "alert"

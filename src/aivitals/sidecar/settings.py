@@ -73,6 +73,8 @@ class Settings:
     user_key_secret_file: Path | None = None
     max_body_bytes: int = 8 * 1024 * 1024
     max_batch_events: int = 10_000
+    #: Evaluation events waiting for the evaluation worker; a request that does not fit is answered 503.
+    evaluation_queue_size: int = 500
     #: How far in the future an event's time may lie (clock skew between hosts).
     max_future_skew_seconds: float = 300.0
     # retention: stored predictions, user keys and event ids for de-duplication
@@ -151,7 +153,8 @@ def _check_subset(key: str, values: tuple[str, ...], label: str) -> None:
 
 
 def _check(s: Settings) -> None:
-    for key in ("prediction_max_count", "user_max_count", "dedup_max_count", "max_body_bytes", "max_batch_events"):
+    for key in ("prediction_max_count", "user_max_count", "dedup_max_count", "max_body_bytes", "max_batch_events",
+                "evaluation_queue_size"):
         value = getattr(s, key)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise SettingsError(f"{key}: a positive integer, got {value!r}")
