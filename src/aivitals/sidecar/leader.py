@@ -19,7 +19,7 @@ from typing import Any
 
 import psycopg
 
-from .postgres import LOCK_SPACE, connect, redacted
+from .postgres_setup import LOCK_SPACE, connect, redacted
 from .settings import SettingsError
 from .store import StoreError
 

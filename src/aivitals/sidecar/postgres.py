@@ -18,7 +18,8 @@ Each replica keeps its own counter series (``series`` keyed by replica id) and i
 own share of the row counts (``row_counts``), so replicas never update a common
 row and never wait for each other except over the same event. Retention bounds are
 checked against the committed counts plus this transaction's: they hold after each
-commit to within the inserts other replicas commit at the same moment.
+commit to within the inserts other replicas commit at the same moment. Connecting and
+creating the tables is ``postgres_setup.py``'s.
 """
 
 from __future__ import annotations
@@ -31,74 +32,24 @@ from typing import Any
 
 import psycopg
 
-from .store import IncidentRow, PredictionRow, Retention, StoreError, UserRow
+from .postgres_setup import (
+    LOCK_SPACE,
+    SCHEMA_VERSION,
+    STARTUP_LOCK,
+    connect,
+    create_schema,
+    failing_as_store_error,
+    is_postgres_url,
+    redacted,
+)
+from .store_contract import IncidentRow, PredictionRow, Retention, StoreError, UserRow
 
-#: Version of the tables below; a database written by a newer sidecar is refused, never rewritten.
-SCHEMA_VERSION = 1
-_VERSION_META = "schema_version"
-#: First key of every advisory lock aivitals takes ("aivi"), so it cannot collide with an application's.
-LOCK_SPACE = 0x61697669
-#: Second keys: the schema set-up, the first transaction of a starting replica, then hashtext(key) locks.
-_SCHEMA_LOCK, _STARTUP_LOCK = 1, 2
+#: The connection helpers stay importable from here, where the store lived whole.
+__all__ = ["LOCK_SPACE", "SCHEMA_VERSION", "PostgresStore", "connect", "is_postgres_url", "redacted"]
+
 _AGE_CHECK_SECONDS = 5.0
 _TABLES = ("predictions", "users", "seen", "evicted")
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta(key text PRIMARY KEY, value bytea NOT NULL);
-CREATE TABLE IF NOT EXISTS series(replica text NOT NULL, key text NOT NULL, data text NOT NULL,
-    PRIMARY KEY (replica, key));
-CREATE TABLE IF NOT EXISTS row_counts(replica text NOT NULL, tbl text NOT NULL, n bigint NOT NULL,
-    PRIMARY KEY (replica, tbl));
-CREATE TABLE IF NOT EXISTS seen(seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, key text NOT NULL UNIQUE,
-    received double precision NOT NULL);
-CREATE INDEX IF NOT EXISTS seen_received ON seen(received);
-CREATE TABLE IF NOT EXISTS predictions(seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, id text NOT NULL UNIQUE,
-    model text NOT NULL, time double precision NOT NULL, received double precision NOT NULL, predicted text NOT NULL,
-    positive boolean, score double precision, confidence double precision, positive_class text, groups text,
-    labelled_at double precision, actual_positive boolean);
-CREATE INDEX IF NOT EXISTS predictions_received ON predictions(received);
-CREATE INDEX IF NOT EXISTS predictions_labelled ON predictions(labelled_at) WHERE labelled_at IS NOT NULL;
-CREATE TABLE IF NOT EXISTS evicted(seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, id text NOT NULL UNIQUE,
-    model text NOT NULL);
-CREATE TABLE IF NOT EXISTS users(key bytea PRIMARY KEY, first_seen double precision NOT NULL,
-    last_seen double precision NOT NULL, valued_at double precision);
-CREATE INDEX IF NOT EXISTS users_last_seen ON users(last_seen);
-CREATE TABLE IF NOT EXISTS incidents(id text PRIMARY KEY, severity text NOT NULL, source text NOT NULL,
-    occurred double precision, detected double precision, resolved double precision,
-    updated double precision NOT NULL);
-"""
-
 _PLACEHOLDER = float("inf")
-
-
-def is_postgres_url(value: str) -> bool:
-    return value.startswith(("postgresql://", "postgres://"))
-
-
-def redacted(url: str) -> str:
-    """The URL without its password, for messages and logs."""
-    info = psycopg.conninfo.conninfo_to_dict(url)
-    host, db = info.get("host") or "localhost", info.get("dbname") or ""
-    port = f":{info['port']}" if info.get("port") else ""
-    return f"postgresql://{host}{port}/{db}"
-
-
-def connect(url: str) -> psycopg.Connection[Any]:
-    """An autocommit connection (transactions are explicit); StoreError naming the server when it fails."""
-    try:
-        return psycopg.connect(url, autocommit=True, connect_timeout=10, application_name="aivitals-sidecar",
-                               keepalives=1, keepalives_idle=5, keepalives_interval=2, keepalives_count=3)
-    except psycopg.Error as exc:
-        raise StoreError(f"cannot connect to {redacted(url)}: {str(exc).strip().splitlines()[0]}") from exc
-
-
-@contextlib.contextmanager
-def _failing_as_store_error(what: str) -> Iterator[None]:
-    try:
-        yield
-    except psycopg.Error as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise StoreError(f"{what} failed: {first}") from exc
 
 
 def _json(value: object) -> str:
@@ -117,8 +68,8 @@ class PostgresStore:
         self.retention = retention
         self.replica = replica
         self._db = connect(url)
-        with _failing_as_store_error("creating the tables"):
-            self._create_schema()
+        with failing_as_store_error("creating the tables"):
+            create_schema(self._db, url)
         self._reader = connect(url)
         self._reader_lock = threading.Lock()
         #: Rows this replica added (or removed) in the open transaction, by table; and at the savepoint.
@@ -126,19 +77,6 @@ class PostgresStore:
         self._saved: dict[str, int] = dict(self._delta)
         self._first_transaction = True
         self._next_age_check = 0.0
-
-    def _create_schema(self) -> None:
-        with self._db.transaction():
-            self._db.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_SPACE, _SCHEMA_LOCK))
-            self._db.execute(_SCHEMA)
-            row = self._db.execute("SELECT value FROM meta WHERE key=%s", (_VERSION_META,)).fetchone()
-            version = 0 if row is None else int(bytes(row[0]))
-            if version > SCHEMA_VERSION:
-                raise StoreError(f"the database {redacted(self.url)} was written by a newer aivitals (schema "
-                                 f"{version}, this one knows {SCHEMA_VERSION}): upgrade this sidecar")
-            if version < SCHEMA_VERSION:
-                self._db.execute("INSERT INTO meta(key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE"
-                                 " SET value=excluded.value", (_VERSION_META, str(SCHEMA_VERSION).encode()))
 
     def _writer(self) -> psycopg.Connection[Any]:
         """The writer connection, opened again when the last one was lost."""
@@ -148,16 +86,16 @@ class PostgresStore:
 
     # --- transactions -------------------------------------------------------------------
     def begin(self) -> None:
-        with _failing_as_store_error("begin"):
+        with failing_as_store_error("begin"):
             self._writer().execute("BEGIN")
             if self._first_transaction:  # the key check: replicas starting together take turns
-                self._db.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_SPACE, _STARTUP_LOCK))
+                self._db.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_SPACE, STARTUP_LOCK))
         self._delta = dict.fromkeys(_TABLES, 0)
 
     @contextlib.contextmanager
     def isolated(self) -> Iterator[None]:
         """One request inside the group's transaction, as SQLiteStore.isolated: its failure undoes it alone."""
-        with _failing_as_store_error("savepoint"):
+        with failing_as_store_error("savepoint"):
             self._db.execute("SAVEPOINT request")
         self._saved = dict(self._delta)
         try:
@@ -165,16 +103,16 @@ class PostgresStore:
         except psycopg.Error as exc:
             raise StoreError(f"write failed: {type(exc).__name__}") from exc
         except BaseException:
-            with _failing_as_store_error("rollback to savepoint"):
+            with failing_as_store_error("rollback to savepoint"):
                 self._db.execute("ROLLBACK TO SAVEPOINT request")
                 self._db.execute("RELEASE SAVEPOINT request")
             self._delta = self._saved
             raise
-        with _failing_as_store_error("release savepoint"):
+        with failing_as_store_error("release savepoint"):
             self._db.execute("RELEASE SAVEPOINT request")
 
     def commit(self) -> None:
-        with _failing_as_store_error("commit"):
+        with failing_as_store_error("commit"):
             changed = [(self.replica, table, n) for table, n in self._delta.items() if n]
             if changed:
                 self._db.cursor().executemany(
@@ -187,7 +125,7 @@ class PostgresStore:
     def rollback(self) -> None:
         self._delta = dict.fromkeys(_TABLES, 0)
         if not self._db.closed and not self._db.broken:
-            with _failing_as_store_error("rollback"):
+            with failing_as_store_error("rollback"):
                 self._db.execute("ROLLBACK")
 
     def close(self) -> None:
@@ -235,13 +173,13 @@ class PostgresStore:
             cur.executemany(f"UPDATE {table} SET {column}=%s WHERE {column}=%s", pairs)
 
     def load_series(self) -> dict[str, list[float]]:
-        with _failing_as_store_error("loading the counters"):
+        with failing_as_store_error("loading the counters"):
             rows = self._writer().execute("SELECT key, data FROM series WHERE replica=%s", (self.replica,))
             return {key: json.loads(data) for key, data in rows}
 
     def save_series(self, series: dict[str, list[float]]) -> None:
         if series:
-            with _failing_as_store_error("saving the counters"):
+            with failing_as_store_error("saving the counters"):
                 self._db.cursor().executemany(
                     "INSERT INTO series(replica, key, data) VALUES (%s, %s, %s) ON CONFLICT (replica, key)"
                     " DO UPDATE SET data=excluded.data",
@@ -355,7 +293,7 @@ class PostgresStore:
 
     def evict(self, now: float) -> dict[str, int]:
         """Drop surplus and expired predictions, user keys and event ids; counts of what went."""
-        with _failing_as_store_error("eviction"):
+        with failing_as_store_error("eviction"):
             return self._evict(now)
 
     def _evict(self, now: float) -> dict[str, int]:
@@ -409,7 +347,7 @@ class PostgresStore:
 
     # --- readers (any thread) ----------------------------------------------------------------
     def _read(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        with self._reader_lock, _failing_as_store_error("read"):
+        with self._reader_lock, failing_as_store_error("read"):
             if self._reader.closed or self._reader.broken:
                 self._reader = connect(self.url)
             return self._reader.execute(sql, params).fetchall()
