@@ -34,6 +34,7 @@ ENDPOINTS = {
     "training_run": "training-runs",
     "ground_truth": "ground-truth",
     "probe_result": "probe-results",
+    "evaluation": "evaluations",
 }
 _RETRY_STATUSES = (502, 503, 504)
 
