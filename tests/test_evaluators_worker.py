@@ -143,3 +143,22 @@ def test_the_collector_exports_counts_under_folded_model_names() -> None:
     assert dropped + evaluated == 5 and dropped >= 3
     assert registry.get_sample_value("aivitals_evaluator_responses_total",
                                      {**labels, "evaluation_status": "truncated"}) == 0
+
+
+def test_the_judges_spend_is_priced_from_its_tokens_like_any_call() -> None:
+    from aivitals.evaluators.judge import Judge
+    from aivitals.usage import Usage
+
+    tracker, registry = _tracker()
+    judge = Judge("http://127.0.0.1:9/v1", "gpt-4o-mini")
+    judge.stats.input_tokens, judge.stats.output_tokens = 12_000, 3_000
+    worker = Worker(tracker, EvaluateConfig(sample_rate=1.0, suite=Suite([]), judge=judge))
+    registry.register(EvaluatorCollector(worker, tracker.service, lambda m: m or "unknown", tracker.prices))
+    expected = sum(tracker.prices.get("gpt-4o-mini").token_cost(Usage(12_000, 3_000)))
+    assert expected > 0
+    assert registry.get_sample_value("aivitals_judge_cost_usd_total",
+                                     {"service": "svc", "model": "gpt-4o-mini"}) == expected
+    unpriced = Worker(tracker, EvaluateConfig(sample_rate=1.0, suite=Suite([]),
+                                              judge=Judge("http://127.0.0.1:9/v1", "my-local-judge")))
+    collected = EvaluatorCollector(unpriced, tracker.service, lambda m: m or "unknown", tracker.prices).collect()
+    assert "aivitals_judge_cost_usd" not in {f.name for f in collected}, "an unpriced judge costs no made-up $0"

@@ -71,6 +71,9 @@ METRICS: tuple[Metric, ...] = (
            ("service", "model", "judge_result"), _SDK),
     Metric("aivitals_judge_tokens_total", C, Unit.TOKENS, "Tokens the LLM judge's endpoint reported using.",
            ("service", "model", "token_type"), _SDK, label_values=(("token_type", ("input", "output")),)),
+    Metric("aivitals_judge_cost_usd_total", C, Unit.USD,
+           "What the LLM judge's calls cost, from its tokens and the price table (absent for an unpriced model).",
+           ("service", "model"), _SDK),
     Metric("aivitals_probe_attempts", G, Unit.NONE,
            "Answered attempts of the latest probe run of a model's current release and of its previous release "
            "(aivitals probe --sidecar).",

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..catalogue.values import EVALUATION_STATUSES, JUDGE_RESULTS
 from ..families import family
+from ..pricing import PriceTable
+from ..usage import Usage
 
 if TYPE_CHECKING:
     from .worker import Worker
@@ -19,18 +21,20 @@ if TYPE_CHECKING:
 RESPONSES = "aivitals_evaluator_responses_total"
 JUDGE_CALLS = "aivitals_judge_calls_total"
 JUDGE_TOKENS = "aivitals_judge_tokens_total"
+JUDGE_COST = "aivitals_judge_cost_usd_total"
 
 
 class EvaluatorCollector:
     """The worker's counts, under ``service`` and each model's folded name."""
 
-    def __init__(self, worker: Worker, service: str, fold: Any) -> None:
+    def __init__(self, worker: Worker, service: str, fold: Any, prices: PriceTable | None = None) -> None:
         self._worker = worker
         self._service = service
         self._fold = fold  # callable(model or None) -> the exported model label
+        self._prices = prices  # the tracker's table: the judge's spend is priced like any call's
 
     def describe(self) -> Iterator[Any]:
-        yield from (family(RESPONSES), family(JUDGE_CALLS), family(JUDGE_TOKENS))
+        yield from (family(RESPONSES), family(JUDGE_CALLS), family(JUDGE_TOKENS), family(JUDGE_COST))
 
     def collect(self) -> Iterator[Any]:
         responses = family(RESPONSES)
@@ -54,3 +58,9 @@ class EvaluatorCollector:
         tokens.add_metric([self._service, model, "output"], judge.stats.output_tokens)
         yield calls
         yield tokens
+        price = self._prices.get(judge.model) if self._prices is not None else None
+        if price is not None:
+            cost = family(JUDGE_COST)
+            usage = Usage(judge.stats.input_tokens, judge.stats.output_tokens)
+            cost.add_metric([self._service, model], sum(price.token_cost(usage)))
+            yield cost

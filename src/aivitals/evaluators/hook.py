@@ -37,7 +37,7 @@ def start(tracker: Any, evaluate: Any, registry: Any) -> Worker:
     def fold(model: str | None) -> str:
         return labels.value("model", model) if model is not None else "unknown"
 
-    worker.collector = EvaluatorCollector(worker, tracker.service, fold)
+    worker.collector = EvaluatorCollector(worker, tracker.service, fold, tracker.prices)
     if registry is not None:
         registry.register(worker.collector)
     return worker
