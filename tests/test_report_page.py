@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from aivitals.report.coverage import Coverage
+from aivitals.report.error_analysis import ErrorAnalysis, GroupErrors, matrices
 from aivitals.report.figures import PeriodFigures, derive, review_figures
 from aivitals.report.forecast import forecast
 from aivitals.report.model import Review
@@ -36,6 +37,15 @@ PREVIOUS = {"requests": 7_100_000.0, "tokens": 3.6e9, "cost_inference_usd": 1080
             "time_to_detect_seconds": 3900.0, "throughput_peak_rps": 6.8, "incidents": 5.0}
 
 
+#: A month of the sidecar's error analysis: a triage model's matrix (undeclared classes as other), a churn model's
+#: false positives and negatives by region.
+CELLS = [({"model": "triage", "predicted_class": p, "actual_class": a}, n) for p, a, n in (
+    ("billing", "billing", 410.0), ("tech", "billing", 22.0), ("billing", "tech", 35.0), ("tech", "tech", 512.0),
+    ("other", "tech", 9.0), ("tech", "other", 14.0))]
+ERRORS = ErrorAnalysis(matrices(CELLS), (GroupErrors("churn", "region", "eu", 12.0, 30.0, 10.0, 41.0),
+                                         GroupErrors("churn", "region", "us", 25.0, 18.0, None, None)))
+
+
 def review() -> Review:
     figures = review_figures()
     daily_cost = [36.0 + 0.8 * d for d in range(31)]
@@ -48,7 +58,8 @@ def review() -> Review:
                              {"requests": [None] * 9 + [250_000.0] * 19})
     fixed = sum(CURRENT[k] for k in ("cost_compute_usd", "cost_storage_usd", "cost_maintenance_usd"))
     return Review(MONTH, "support-assistant", figures, current, previous, Coverage(31, 31, 744, ()),
-                  Coverage(28, 19, 456, tuple(range(1, 10))), forecast(MONTH, daily_cost, daily_peak, fixed))
+                  Coverage(28, 19, 456, tuple(range(1, 10))), forecast(MONTH, daily_cost, daily_peak, fixed),
+                  ERRORS)
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +95,9 @@ def test_the_page_is_self_contained_and_in_the_seed_articles_order(page: Path) -
     assert "+32" in html  # NPS in points
     assert "Forecast for 2025-04" in html and "covers 19 of 28 days" in html
     assert "If costs rose while value stayed flat" in html  # ROI fell: its questions are asked
+    errors = html.index("<h3>Error analysis</h3>")
+    assert order[0] < errors < order[1]  # in the performance section
+    assert "triage: actual \\ predicted" in html and "<td>region: eu</td>" in html
 
 
 def _browse(page: Path, tmp_path: Path) -> tuple[Path, set[str]]:

@@ -52,6 +52,7 @@ _REQ = "aivitals_requests_total"
 _EVAL = "aivitals_evaluations_total"
 _FIXED = ("aivitals_fixed_cost_usd_per_month",)
 _TP, _TP_FN, _TP_FP = (_increase(_CONF, f'class_outcome{m}') for m in ('="tp"', '=~"tp|fn"', '=~"tp|fp"'))
+_FP, _FN = (_increase(_CONF, f'class_outcome="{c}"') for c in ("fp", "fn"))
 _OVERRIDDEN, _SUGGESTED = (_increase("aivitals_overrides_total", f'action="{a}"') for a in ("overridden", "suggested"))
 
 FIGURES: tuple[Figure, ...] = (
@@ -65,6 +66,12 @@ FIGURES: tuple[Figure, ...] = (
     Figure("f1", "F1 score", P, Format.RATIO, "2 TP / (2 TP + FP + FN): precision and recall balanced.",
            f"2 * ({_TP} or 0 * {_increase(_CONF)}) / ({_TP_FN} + {_TP_FP})",
            (_CONF,)),
+    Figure("false_positives", "False positives", P, Format.COUNT,
+           "Labelled predictions called positive that were negative (binary views).",
+           f"{_FP} or 0 * {_increase(_CONF)}", (_CONF,)),
+    Figure("false_negatives", "False negatives", P, Format.COUNT,
+           "Labelled predictions called negative that were positive (binary views).",
+           f"{_FN} or 0 * {_increase(_CONF)}", (_CONF,)),
     Figure("roc_auc", "ROC-AUC", P, Format.NUMBER,
            "The sidecar's ROC-AUC over its 30-day window at the month's end, averaged over models.",
            'avg(last_over_time(aivitals_model_roc_auc_ratio{SEL, window="30d"}[WINDOW]))',
@@ -163,6 +170,14 @@ FIGURES: tuple[Figure, ...] = (
 )
 
 FIGURES_BY_NAME: dict[str, Figure] = {f.name: f for f in FIGURES}
+
+#: Error analysis, tables rather than figures: one series per cell over WINDOW (sidecar series: no service).
+#: The month's confusion matrix over each model's declared classes ('other' holds the rest).
+CLASS_MATRIX_QUERY = ("sum by (model, predicted_class, actual_class) "
+                      "(increase(aivitals_class_predictions_total{SEL}[WINDOW]))")
+#: False positives and negatives of each declared group (binary views).
+GROUP_ERRORS_QUERY = ("sum by (model, attribute, group, class_outcome) "
+                      '(increase(aivitals_group_confusion_total{SEL, class_outcome=~"fp|fn"}[WINDOW]))')
 
 #: Whether the store holds any aivitals sample at an instant (within the 5-minute lookback), probed every
 #: 5 minutes: how much of a month it covers. (``count_over_time`` over several names cannot be counted:

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from ..catalogue import Figure
+from . import error_analysis
 from .coverage import Coverage, measure, require_complete, require_data
 from .figures import PeriodFigures, read_month, review_figures, service_matcher
 from .forecast import Forecast, forecast
@@ -45,6 +46,8 @@ class Review:
     coverage: Coverage
     previous_coverage: Coverage
     forecast: Forecast | None
+    #: The confusion matrices and FP/FN by group, where the sidecar recorded them; None otherwise.
+    errors: error_analysis.ErrorAnalysis | None = None
 
     def get(self, name: str) -> Compared:
         before = self.previous.values.get(name) if self.previous else None
@@ -62,9 +65,12 @@ class Review:
                 figures[figure.name] = {"value": c.value, "previous": c.previous, "delta": c.delta}
         coverage = self.coverage.as_json()
         coverage["previous"] = self.previous_coverage.as_json()
-        return {"month": str(self.month), "previous_month": str(self.month.previous()), "service": self.service,
-                "coverage": coverage, "figures": figures,
-                "forecast": self.forecast.as_json() if self.forecast else None}
+        out = {"month": str(self.month), "previous_month": str(self.month.previous()), "service": self.service,
+               "coverage": coverage, "figures": figures,
+               "forecast": self.forecast.as_json() if self.forecast else None}
+        if self.errors is not None:  # absent, not empty, where the store has no error-analysis series
+            out["error_analysis"] = self.errors.as_json()
+        return out
 
 
 def build(prometheus: Prometheus, month: Month, now: datetime, service: str | None = None,
@@ -82,8 +88,9 @@ def build(prometheus: Prometheus, month: Month, now: datetime, service: str | No
     figures = review_figures()
     current = read_month(prometheus, month, service, figures)
     previous = None if previous_coverage.empty else read_month(prometheus, before, service, figures)
+    errors = error_analysis.read(prometheus, month, None if previous is None else before)
     return Review(month, service, figures, current, previous, coverage, previous_coverage,
-                  _forecast(month, current))
+                  _forecast(month, current), errors)
 
 
 def _forecast(month: Month, current: PeriodFigures) -> Forecast | None:

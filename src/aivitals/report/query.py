@@ -106,6 +106,16 @@ class Prometheus:
         present = [v for v in values if v is not None]
         return sum(present) if present else None
 
+    def vector(self, expr: str, at: float) -> list[tuple[dict[str, str], float]]:
+        """Each series of ``expr`` at ``at``: its labels and value (series without a finite value left out)."""
+        data = self._post("/api/v1/query", {"query": expr, "time": _time(at)})
+        out = []
+        for series in data.get("result", []) if isinstance(data, dict) else []:
+            value = _number(series["value"][1])
+            if value is not None:
+                out.append((dict(series.get("metric", {})), value))
+        return out
+
     def range(self, expr: str, start: float, end: float, step: float) -> list[Point]:
         """``expr`` at every ``step`` from ``start`` to ``end``; times without a value are left out."""
         data = self._post("/api/v1/query_range",

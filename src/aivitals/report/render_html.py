@@ -13,6 +13,7 @@ from html import escape
 
 from ..catalogue import VITALS, VITALS_BY_ID, Comparison, Figure, Format, Section, Threshold
 from . import charts
+from .error_analysis import Matrix
 from .humanize import change, relative_change, write
 from .model import Review
 
@@ -40,6 +41,7 @@ border-bottom:1px solid #eee}td.n,th.n{text-align:right;font-variant-numeric:tab
 .status{font-size:11px;padding:1px 6px;border-radius:8px;color:#fff}
 .status.ok{background:#2e7d32}.status.warning{background:#b26a00}.status.critical{background:#c62828}
 .charts{display:flex;flex-wrap:wrap;gap:12px;margin-top:10px}.chart{font-size:12px;color:#333}
+.matrix{width:auto;margin-bottom:10px}
 .forecast{border:1px dashed #1f4e79;padding:8px 12px;margin-top:12px;font-size:13px}
 .questions li{margin-bottom:4px;font-size:13px}.reason{color:#555}
 footer{margin-top:32px;font-size:11px;color:#666}
@@ -162,14 +164,53 @@ def _cost_extras(review: Review, figures: list[Figure]) -> str:
     return f'<div class="charts">{stack}</div><div class="forecast">{note}</div>'
 
 
+def _count(value: float | None) -> str:
+    return escape(write(value, Format.COUNT))
+
+
+def _matrix(model: str, m: Matrix) -> str:
+    """Rows: the actual class; columns: the predicted class; its misses (FN) at the end, wrong calls (FP) below."""
+    head = "".join(f'<th class="n">{escape(c)}</th>' for c in m.classes)
+    rows = [f'<table class="matrix"><tr><th>{escape(model)}: actual \\ predicted</th>{head}'
+            '<th class="n">False negatives</th></tr>']
+    for i, actual in enumerate(m.classes):
+        cells = "".join(f'<td class="n">{"<b>" if i == j else ""}{_count(v)}{"</b>" if i == j else ""}</td>'
+                        for j, v in enumerate(m.counts[i]))
+        rows.append(f"<tr><td>{escape(actual)}</td>{cells}<td class=\"n\">{_count(m.false_negatives(i))}</td></tr>")
+    fps = "".join(f'<td class="n">{_count(m.false_positives(i))}</td>' for i in range(len(m.classes)))
+    rows.append(f"<tr><td>False positives</td>{fps}<td></td></tr></table>")
+    return "".join(rows)
+
+
+def _error_analysis(review: Review) -> str:
+    errors = review.errors
+    if errors is None:
+        return ""
+    parts = ["<h3>Error analysis</h3>"]
+    for model, m in errors.matrices.items():
+        parts.append(_matrix(model, m))
+    if errors.groups:
+        parts.append('<table><tr><th>Model</th><th>Group</th><th class="n">False positives</th>'
+                     '<th class="n">False negatives</th><th class="n">Last month FP</th>'
+                     '<th class="n">Last month FN</th></tr>')
+        parts += [f"<tr><td>{escape(g.model)}</td><td>{escape(g.attribute)}: {escape(g.group)}</td>"
+                  f'<td class="n">{_count(g.false_positives)}</td><td class="n">{_count(g.false_negatives)}</td>'
+                  f'<td class="n">{_count(g.previous_false_positives)}</td>'
+                  f'<td class="n">{_count(g.previous_false_negatives)}</td></tr>' for g in errors.groups]
+        parts.append("</table>")
+    return "".join(parts)
+
+
 def _section(review: Review, section: Section) -> str:
     figures = [f for f in review.figures if f.section is section and review.shown(f)]
-    if not figures:
+    errors = _error_analysis(review) if section is Section.PERFORMANCE else ""
+    if not figures and not errors:
         return (f'<section id="{section.value}"><h2>{escape(SECTION_TITLES[section])}</h2>'
                 "<p>No series for this section in either month.</p></section>")
-    extras = _cost_extras(review, figures) if section is Section.COST else ""
+    extras = _cost_extras(review, figures) if section is Section.COST else errors
+    table = _table(review, figures) if figures else ""
     return (f'<section id="{section.value}"><h2>{escape(SECTION_TITLES[section])}</h2>'
-            + _table(review, figures) + extras + _charts(review, figures) + _questions(review, figures)
+            + table + extras + _charts(review, figures) + _questions(review, figures)
             + "</section>")
 
 
