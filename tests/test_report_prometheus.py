@@ -66,10 +66,18 @@ INCREMENTS: dict[str, Callable[[int], float]] = {
     'aivitals_request_duration_seconds_bucket{service="chat",model="m",provider="openai",le="+Inf"}': lambda d: 100,
     'aivitals_request_duration_seconds_count{service="chat",model="m",provider="openai"}': lambda d: 100,
     'aivitals_request_duration_seconds_sum{service="chat",model="m",provider="openai"}': lambda d: 40,
+    'aivitals_class_predictions_total{model="triage",predicted_class="billing",actual_class="billing"}': lambda d: 3,
+    'aivitals_class_predictions_total{model="triage",predicted_class="tech",actual_class="billing"}': lambda d: 1,
+    'aivitals_class_predictions_total{model="triage",predicted_class="other",actual_class="tech"}': lambda d: 2,
+    'aivitals_group_confusion_total{model="churn",attribute="region",group="eu",class_outcome="fp"}': lambda d: 1,
+    'aivitals_group_confusion_total{model="churn",attribute="region",group="eu",class_outcome="fn"}': lambda d: 2,
+    'aivitals_group_confusion_total{model="churn",attribute="region",group="us",class_outcome="fp"}': lambda d: 3,
+    'aivitals_group_confusion_total{model="churn",attribute="region",group="us",class_outcome="tp"}': lambda d: 5,
 }
 FAMILIES = {"aivitals_requests": "counter", "aivitals_tokens": "counter", "aivitals_cost_usd": "counter",
             "aivitals_business_value_usd": "counter", "aivitals_business_outcomes": "counter",
-            "aivitals_request_duration_seconds": "histogram", "aivitals_fixed_cost_usd_per_month": "gauge"}
+            "aivitals_request_duration_seconds": "histogram", "aivitals_fixed_cost_usd_per_month": "gauge",
+            "aivitals_class_predictions": "counter", "aivitals_group_confusion": "counter"}
 
 
 def _times() -> list[float]:
@@ -221,7 +229,8 @@ def test_the_previous_month_covers_only_its_days_in_the_store(march: dict) -> No
 
 def test_figures_without_series_are_absent_never_zero(march: dict) -> None:
     figures = march["json"]["figures"]
-    for name in ("accuracy", "nps", "adoption_rate", "incidents", "drift_psi_max", "hallucination_rate"):
+    for name in ("accuracy", "nps", "adoption_rate", "incidents", "drift_psi_max", "hallucination_rate",
+                 "false_positives"):
         assert name not in figures
     assert '<div class="t">Accuracy</div><div class="v">–</div>' in march["html"]  # a dash, not 0%
     # a share whose whole exists but whose part was never recorded is a real 0: calls, none refused
@@ -237,6 +246,27 @@ def test_roi_and_cost_per_outcome_match_the_catalogue_vitals_over_the_month(prom
 
     assert close(march["json"]["figures"]["roi"]["value"], catalogue("roi"))
     assert close(march["json"]["figures"]["cost_per_outcome_usd"]["value"], catalogue("cost_per_outcome"))
+
+
+def test_the_error_analysis_holds_the_months_known_cells(march: dict) -> None:
+    errors = march["json"]["error_analysis"]
+    triage = errors["confusion_matrices"]["triage"]
+    assert triage["classes"] == ["billing", "tech", "other"]
+    cell = "aivitals_class_predictions_total"
+    (bb, bt, bo), (tb, tt, to), (ob, ot, oo) = triage["counts"]  # rows: actual; columns: predicted
+    assert close(bb, known(cell, MAR, APR, predicted_class="billing", actual_class="billing"))
+    assert close(bt, known(cell, MAR, APR, predicted_class="tech", actual_class="billing"))
+    assert close(to, known(cell, MAR, APR, predicted_class="other", actual_class="tech"))
+    assert [bo, tb, tt, ob, ot, oo] == [0.0] * 6
+    assert close(triage["false_negatives"]["billing"], bt) and close(triage["false_positives"]["other"], to)
+    groups = {g["group"]: g for g in errors["by_group"]}
+    gc = "aivitals_group_confusion_total"
+    assert close(groups["eu"]["false_positives"], known(gc, MAR, APR, group="eu", class_outcome="fp"))
+    assert close(groups["eu"]["false_negatives"], known(gc, MAR, APR, group="eu", class_outcome="fn"))
+    assert close(groups["us"]["false_positives"], known(gc, MAR, APR, group="us", class_outcome="fp"))
+    assert groups["us"]["false_negatives"] == 0.0  # none recorded; the tp cell is not an error
+    assert close(groups["eu"]["previous_false_negatives"], known(gc, FEB, MAR, group="eu", class_outcome="fn"))
+    assert "<h3>Error analysis</h3>" in march["html"]
 
 
 def test_the_forecast_extends_the_months_growth(march: dict) -> None:
