@@ -154,6 +154,188 @@ def _log_bug(exc: BaseException) -> None:
               frames)
 
 
+class _Api:
+    """The request handling of one sidecar app: auth, the commit, the guard that turns failures into 4xx/503."""
+
+    def __init__(self, app: FastAPI, sidecar: Sidecar, settings: Settings) -> None:
+        self.app = app
+        self.sidecar = sidecar
+        self.settings = settings
+        self.token = settings.token.encode("utf-8") if settings.token else None
+
+    def authorized(self, request: Request) -> bool:
+        if self.token is None:
+            return True
+        scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(credentials.strip().encode("utf-8"), self.token)
+
+    async def commit(self, now: float, events: Sequence[Event] = (),
+                     alerts: Sequence[AlertmanagerAlert] = ()) -> Response:
+        if not events and not alerts:
+            return Response('{"accepted":0,"duplicate":0}', media_type="application/json")
+        try:
+            result = await self.sidecar.writer.commit(now, events, alerts)
+        except Overloaded as exc:
+            return _error(503, f"not committed, retry: {exc}", headers={"Retry-After": "1"})
+        except StoreError as exc:
+            return _error(503, f"not committed, retry with the same event ids: {exc}", headers={"Retry-After": "1"})
+        return Response(f'{{"accepted":{result.accepted},"duplicate":{result.duplicate}}}',
+                        media_type="application/json")
+
+    async def accept(self, now: float, events: Sequence[Event]) -> Response:
+        """Commit the events; evaluation events among them are queued, with room reserved before the commit
+        and used only once it succeeded, so the request is all or nothing."""
+        evaluations = [e for e in events if isinstance(e, Evaluation)]
+        if not evaluations:
+            return await self.commit(now, events)
+        size = self.settings.evaluation_queue_size
+        if len(evaluations) > size:
+            raise RequestError(413, f"body: {len(evaluations)} evaluation events, at most {size} a request "
+                                    "(evaluation_queue_size)", kind="evaluation", count=len(events))
+        queue = self.sidecar.evaluations
+        if not queue.reserve(len(evaluations)):
+            return _error(503, f"not queued, retry: the evaluation queue has room for {queue.room} more events",
+                          headers={"Retry-After": "1"})
+        try:
+            committed = await self.commit(now, [e for e in events if not isinstance(e, Evaluation)])
+        except BaseException:
+            queue.release(len(evaluations))
+            raise
+        if committed.status_code != 200:
+            queue.release(len(evaluations))
+            return committed
+        queue.submit(evaluations)
+        counts = json.loads(bytes(committed.body))
+        return Response(f'{{"accepted":{counts["accepted"] + len(evaluations)},"duplicate":{counts["duplicate"]}}}',
+                        media_type="application/json")
+
+    async def guarded(self, request: Request, kind: str, handle: Callable[[bytes, float], Any]) -> Response:
+        if not self.authorized(request):
+            return _error(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
+        try:
+            body = await read_body(request, self.settings.max_body_bytes)
+            return await handle(body, self.sidecar.clock())
+        except RequestError as exc:
+            self.sidecar.writer.reject(kind if exc.kind == UNKNOWN_KIND else exc.kind, exc.count)
+            return _error(exc.status, exc.detail, exc.errors)
+        except ClientDisconnect:
+            return _error(400, "the client went away before sending the whole body")
+        except Exception as exc:  # a bug: answered and logged here, so the server's log never quotes the body
+            _log_bug(exc)
+            return _error(500, f"internal error ({type(exc).__name__}); nothing of this request was kept")
+
+    # --- routes ---------------------------------------------------------------------------------
+    def add_event_route(self, path: str, kind: str | None, schema: str, summary: str) -> None:
+        parser = Parser(self.settings, kind)
+
+        async def endpoint(request: Request) -> Response:
+            async def handle(body: bytes, now: float) -> Response:
+                events = parser.parse(body, request.headers.get("content-type"), now)
+                return await self.accept(now, events)
+
+            return await self.guarded(request, kind or UNKNOWN_KIND, handle)
+
+        endpoint.__name__ = f"post_{schema.lower()}"
+        self.app.add_api_route(path, endpoint, methods=["POST"], summary=summary, response_model=None,
+                               openapi_extra={"requestBody": event_body(schema)}, responses=responses(),
+                               tags=["events"])
+
+    def add_alertmanager_route(self) -> None:
+        async def alertmanager(request: Request) -> Response:
+            async def handle(body: bytes, now: float) -> Response:
+                mtype = media_type(request.headers.get("content-type"))
+                if mtype != "application/json":
+                    raise RequestError(415, f"Content-Type {mtype!r} is not accepted; Alertmanager sends "
+                                            "application/json", kind=ALERT_KIND)
+                notification = parse_alertmanager(body)
+                check_alerts(notification, now, self.settings)
+                return await self.commit(now, alerts=notification.alerts)
+
+            return await self.guarded(request, ALERT_KIND, handle)
+
+        self.app.add_api_route(
+            "/v1/alertmanager", alertmanager, methods=["POST"], response_model=None, tags=["events"],
+            summary="Alertmanager webhook receiver: firing alerts open incidents, resolved ones resolve them.",
+            openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/AlertmanagerNotification"}}}}},
+            responses=responses("Committed: one incident per alert fingerprint, opened or resolved."))
+
+    def add_probe_results_route(self) -> None:
+        error_body = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+        keys = ("suite", "suite_version", "model")
+
+        def probe_results(request: Request) -> Response:
+            if not self.authorized(request):
+                return _error(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
+            given = {key: request.query_params.get(key, "") for key in keys}
+            wrong: list[tuple[list[str | int], str]] = [
+                (["query", key], "is required: a name (letters, digits and _.:/+-, at most 64)")
+                for key, value in given.items() if not re.fullmatch(NAME_PATTERN, value)]
+            if wrong:
+                return _error(422, "invalid query parameters", wrong)
+            try:
+                runs = probes.latest(self.sidecar.store.read_meta, given["suite"], given["suite_version"],
+                                     given["model"])
+            except StoreError as exc:
+                return _error(503, f"the store cannot be read now: {exc}", headers={"Retry-After": "1"})
+            return Response(json.dumps({**given, "runs": [run.as_json() for run in runs]}),
+                            media_type="application/json")
+
+        self.app.add_api_route(
+            "/v1/probe-results", probe_results, methods=["GET"], tags=["events"], response_model=None,
+            summary="The kept probe runs of a suite version and model: the current release first, then the "
+                    "previous (aivitals probe reads its baseline here).",
+            openapi_extra={"parameters": [{"name": key, "in": "query", "required": True,
+                                           "schema": {"type": "string", "pattern": NAME_PATTERN}} for key in keys]},
+            responses={200: {"content": {"application/json": {"schema": {"type": "object"}}}},
+                       401: {"description": "Missing or wrong bearer token.", "content": error_body},
+                       422: {"description": "A parameter is missing or not a valid name.", "content": error_body},
+                       503: {"description": "The store cannot be read now.", "content": error_body}})
+
+    def add_operations_routes(self) -> None:
+        app, sidecar = self.app, self.sidecar
+
+        @app.get("/metrics", tags=["operations"], summary="Prometheus exposition of every sidecar series.",
+                 response_class=Response,
+                 responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}})
+        def metrics() -> Response:
+            return Response(generate_latest(sidecar.registry), media_type=CONTENT_TYPE_LATEST)
+
+        @app.get("/healthz", tags=["operations"], summary="Liveness: the process answers.",
+                 responses={200: {"content": {"application/json": {"schema": {"type": "object"}}}}})
+        def healthz() -> dict[str, str]:
+            return {"status": "ok"}
+
+        @app.get("/readyz", tags=["operations"], summary="Readiness: the writer runs and the store commits.",
+                 response_model=None, responses={
+                     200: {"content": {"application/json": {"schema": {"type": "object"}}}},
+                     503: {"description": "Not ready.",
+                           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}})
+        def readyz() -> Response:
+            if sidecar.writer.ready:
+                return Response('{"status":"ready"}', media_type="application/json")
+            return _error(503, "not ready: the store is unavailable or the sidecar is shutting down")
+
+        @app.get("/docs", include_in_schema=False)
+        def docs() -> HTMLResponse:  # not FastAPI's Swagger page: that one loads its scripts from a CDN
+            return HTMLResponse(docs_page(app.openapi()))
+
+    def openapi(self) -> dict[str, Any]:
+        app = self.app
+        if app.openapi_schema is None:
+            doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            components = doc.setdefault("components", {})
+            components.setdefault("schemas", {}).update(model_schemas(self.settings))
+            if self.token is not None:
+                components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+                for path, ops in doc["paths"].items():
+                    if path.startswith("/v1/"):
+                        for op in ops.values():
+                            op["security"] = [{"bearer": []}]
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+
 def create_app(settings: Settings, *, store: EventStore | None = None,
                clock: Callable[[], float] = time.time) -> FastAPI:
     """The sidecar as an ASGI app; the store opens now and closes at shutdown."""
@@ -170,174 +352,12 @@ def create_app(settings: Settings, *, store: EventStore | None = None,
                               "delayed labels, business outcomes, users, human feedback, incidents and model "
                               "lifecycle. A 2xx means the events are on disk and counted exactly once.")
     app.state.sidecar = sidecar
-    token = settings.token.encode("utf-8") if settings.token else None
-
-    def authorized(request: Request) -> bool:
-        if token is None:
-            return True
-        scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
-        return scheme.lower() == "bearer" and hmac.compare_digest(credentials.strip().encode("utf-8"), token)
-
-    async def commit(now: float, events: Sequence[Event] = (), alerts: Sequence[AlertmanagerAlert] = ()) -> Response:
-        if not events and not alerts:
-            return Response('{"accepted":0,"duplicate":0}', media_type="application/json")
-        try:
-            result = await sidecar.writer.commit(now, events, alerts)
-        except Overloaded as exc:
-            return _error(503, f"not committed, retry: {exc}", headers={"Retry-After": "1"})
-        except StoreError as exc:
-            return _error(503, f"not committed, retry with the same event ids: {exc}", headers={"Retry-After": "1"})
-        return Response(f'{{"accepted":{result.accepted},"duplicate":{result.duplicate}}}',
-                        media_type="application/json")
-
-    async def accept(now: float, events: Sequence[Event]) -> Response:
-        """Commit the events; evaluation events among them are queued, with room reserved before the commit
-        and used only once it succeeded, so the request is all or nothing."""
-        evaluations = [e for e in events if isinstance(e, Evaluation)]
-        if not evaluations:
-            return await commit(now, events)
-        if len(evaluations) > settings.evaluation_queue_size:
-            raise RequestError(413, f"body: {len(evaluations)} evaluation events, at most "
-                                    f"{settings.evaluation_queue_size} a request (evaluation_queue_size)",
-                               kind="evaluation", count=len(events))
-        queue = sidecar.evaluations
-        if not queue.reserve(len(evaluations)):
-            return _error(503, f"not queued, retry: the evaluation queue has room for {queue.room} more events",
-                          headers={"Retry-After": "1"})
-        try:
-            others = [e for e in events if not isinstance(e, Evaluation)]
-            committed = await commit(now, others)
-        except BaseException:
-            queue.release(len(evaluations))
-            raise
-        if committed.status_code != 200:
-            queue.release(len(evaluations))
-            return committed
-        queue.submit(evaluations)
-        counts = json.loads(bytes(committed.body))
-        return Response(f'{{"accepted":{counts["accepted"] + len(evaluations)},"duplicate":{counts["duplicate"]}}}',
-                        media_type="application/json")
-
-    async def guarded(request: Request, kind: str, handle: Callable[[bytes, float], Any]) -> Response:
-        if not authorized(request):
-            return _error(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
-        try:
-            body = await read_body(request, settings.max_body_bytes)
-            return await handle(body, sidecar.clock())
-        except RequestError as exc:
-            sidecar.writer.reject(kind if exc.kind == UNKNOWN_KIND else exc.kind, exc.count)
-            return _error(exc.status, exc.detail, exc.errors)
-        except ClientDisconnect:
-            return _error(400, "the client went away before sending the whole body")
-        except Exception as exc:  # a bug: answered and logged here, so the server's log never quotes the body
-            _log_bug(exc)
-            return _error(500, f"internal error ({type(exc).__name__}); nothing of this request was kept")
-
-    def add_event_route(path: str, kind: str | None, schema: str, summary: str) -> None:
-        parser = Parser(settings, kind)
-
-        async def endpoint(request: Request) -> Response:
-            async def handle(body: bytes, now: float) -> Response:
-                events = parser.parse(body, request.headers.get("content-type"), now)
-                return await accept(now, events)
-
-            return await guarded(request, kind or UNKNOWN_KIND, handle)
-
-        endpoint.__name__ = f"post_{schema.lower()}"
-        app.add_api_route(path, endpoint, methods=["POST"], summary=summary, response_model=None,
-                          openapi_extra={"requestBody": event_body(schema)}, responses=responses(),
-                          tags=["events"])
-
+    api = _Api(app, sidecar, settings)
     for kind, (model, path) in KINDS.items():
-        add_event_route(f"/v1/{path}", kind, model.__name__, (model.__doc__ or kind).strip().split("\n")[0])
-    add_event_route("/v1/events", None, "AnyEvent", "Events of any kind, each with its kind.")
-
-    async def alertmanager(request: Request) -> Response:
-        async def handle(body: bytes, now: float) -> Response:
-            mtype = media_type(request.headers.get("content-type"))
-            if mtype != "application/json":
-                raise RequestError(415, f"Content-Type {mtype!r} is not accepted; Alertmanager sends "
-                                        "application/json", kind=ALERT_KIND)
-            notification = parse_alertmanager(body)
-            check_alerts(notification, now, settings)
-            return await commit(now, alerts=notification.alerts)
-
-        return await guarded(request, ALERT_KIND, handle)
-
-    app.add_api_route(
-        "/v1/alertmanager", alertmanager, methods=["POST"], response_model=None, tags=["events"],
-        summary="Alertmanager webhook receiver: firing alerts open incidents, resolved ones resolve them.",
-        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-            "schema": {"$ref": "#/components/schemas/AlertmanagerNotification"}}}}},
-        responses=responses("Committed: one incident per alert fingerprint, opened or resolved."))
-
-    error_body = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
-    probe_keys = ("suite", "suite_version", "model")
-
-    @app.get("/v1/probe-results", tags=["events"], response_model=None,
-             summary="The kept probe runs of a suite version and model: the current release first, then the "
-                     "previous (aivitals probe reads its baseline here).",
-             openapi_extra={"parameters": [
-                 {"name": key, "in": "query", "required": True,
-                  "schema": {"type": "string", "pattern": NAME_PATTERN}} for key in probe_keys]},
-             responses={200: {"content": {"application/json": {"schema": {"type": "object"}}}},
-                        401: {"description": "Missing or wrong bearer token.", "content": error_body},
-                        422: {"description": "A parameter is missing or not a valid name.", "content": error_body},
-                        503: {"description": "The store cannot be read now.", "content": error_body}})
-    def probe_results(request: Request) -> Response:
-        if not authorized(request):
-            return _error(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
-        given = {key: request.query_params.get(key, "") for key in probe_keys}
-        wrong: list[tuple[list[str | int], str]] = [
-            (["query", key], "is required: a name (letters, digits and _.:/+-, at most 64)")
-            for key, value in given.items() if not re.fullmatch(NAME_PATTERN, value)]
-        if wrong:
-            return _error(422, "invalid query parameters", wrong)
-        try:
-            runs = probes.latest(sidecar.store.read_meta, given["suite"], given["suite_version"], given["model"])
-        except StoreError as exc:
-            return _error(503, f"the store cannot be read now: {exc}", headers={"Retry-After": "1"})
-        return Response(json.dumps({**given, "runs": [run.as_json() for run in runs]}),
-                        media_type="application/json")
-
-    @app.get("/metrics", tags=["operations"], summary="Prometheus exposition of every sidecar series.",
-             response_class=Response, responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}})
-    def metrics() -> Response:
-        return Response(generate_latest(sidecar.registry), media_type=CONTENT_TYPE_LATEST)
-
-    @app.get("/healthz", tags=["operations"], summary="Liveness: the process answers.",
-             responses={200: {"content": {"application/json": {"schema": {"type": "object"}}}}})
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/readyz", tags=["operations"], summary="Readiness: the writer runs and the store commits.",
-             response_model=None, responses={
-                 200: {"content": {"application/json": {"schema": {"type": "object"}}}},
-                 503: {"description": "Not ready.",
-                       "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}})
-    def readyz() -> Response:
-        if sidecar.writer.ready:
-            return Response('{"status":"ready"}', media_type="application/json")
-        return _error(503, "not ready: the store is unavailable or the sidecar is shutting down")
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-            components = doc.setdefault("components", {})
-            components.setdefault("schemas", {}).update(model_schemas(settings))
-            if token is not None:
-                components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
-                for path, ops in doc["paths"].items():
-                    if path.startswith("/v1/"):
-                        for op in ops.values():
-                            op["security"] = [{"bearer": []}]
-            app.openapi_schema = doc
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
-
-    @app.get("/docs", include_in_schema=False)
-    def docs() -> HTMLResponse:  # not FastAPI's Swagger page: that one loads its scripts from a CDN
-        return HTMLResponse(docs_page(app.openapi()))
-
+        api.add_event_route(f"/v1/{path}", kind, model.__name__, (model.__doc__ or kind).strip().split("\n")[0])
+    api.add_event_route("/v1/events", None, "AnyEvent", "Events of any kind, each with its kind.")
+    api.add_alertmanager_route()
+    api.add_probe_results_route()
+    api.add_operations_routes()
+    app.openapi = api.openapi  # type: ignore[method-assign]
     return app
