@@ -68,7 +68,7 @@ def test_an_undeclared_class_folds_into_other_and_a_model_without_classes_record
     ])
     post(classy, "/v1/labels", [
         {"prediction_id": "a", "actual": "billing"},
-        {"prediction_id": "b", "actual": "a secret complaint"},
+        {"prediction_id": "b", "actual": "complaint about a refund 7f3e"},
         {"prediction_id": "c", "actual": 2},  # an int class matches the declared "2"
         {"prediction_id": "d", "actual": "x"},
     ])
@@ -77,7 +77,8 @@ def test_an_undeclared_class_folds_into_other_and_a_model_without_classes_record
     assert sample(text, MATRIX, {"model": "triage", "predicted_class": "tech", "actual_class": "other"}) == 1
     assert sample(text, MATRIX, {"model": "router", "predicted_class": "2", "actual_class": "2"}) == 1
     assert not [k for k in samples(text, MATRIX) if ("model", "churn") in k]
-    assert "secret" not in text and "refund" not in text
+    series = "\n".join(line for line in text.splitlines() if not line.startswith("#"))
+    assert "7f3e" not in series and "refund" not in series  # no free text in a label value
 
 
 def test_false_positives_and_negatives_by_declared_group_match_scikit_learn(classy: TestClient) -> None:
