@@ -54,7 +54,8 @@ def sidecar_settings(store: Path, port: int) -> Settings:
                     fixed_costs_usd_per_month={"compute": 1800.0, "storage": 150.0, "maintenance": 2500.0},
                     fairness={"channel": ("email", "chat", "phone", "web")}, derived_refresh_seconds=1.0,
                     thresholds=thresholds,
-                    user_key_secret=secrets.token_hex(16))  # a throwaway store: a throwaway key, no warning
+                    user_key_secret=secrets.token_hex(16),  # a throwaway store: a throwaway key, no warning
+                    classes={MODEL: ("true", "false")})  # the router's two classes: a confusion matrix per class
 
 
 class SidecarFeed:
