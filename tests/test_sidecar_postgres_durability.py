@@ -1,0 +1,213 @@
+"""The durability and schemathesis suites again, on a real PostgreSQL store instead of SQLite.
+
+A 2xx means committed there too: counters resume exactly after a restart, a failed commit
+keeps nothing (the commit really fails: the seam terminates the writer's server session just
+before it, so the store also has to reconnect), acknowledged events survive a SIGKILL of a
+real sidecar process, a scrape shows every counter when the computed gauges cannot be read,
+and the API conforms to its own OpenAPI document. The SQLite-only details of the originals
+(a SQLiteStore subclass raising sqlite3 errors, the ``--store`` file) are replaced by their
+PostgreSQL equivalents here. ``/metrics`` goes through the PostgreSQL suite's ReplicaClient,
+which checks the ``replica`` label and then drops it, so the assertions read as the originals.
+"""
+
+from __future__ import annotations
+
+import signal
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+from schemathesis.python.asgi import ASGIClient, get_client
+
+from _postgres import PostgresServer
+from _sidecar import Clock, free_port, get, sample, settings, start_sidecar, stop
+from aivitals.sidecar import Settings, StoreError, create_app
+from aivitals.sidecar.app import retention_from
+from aivitals.sidecar.client import SidecarClient
+from test_sidecar_durability import EVENTS, aivitals_samples
+from test_sidecar_postgres_suite import KEY, REPLICA, ReplicaClient
+from test_sidecar_schemathesis import CHECKS
+
+psycopg = pytest.importorskip("psycopg", reason="psycopg is missing: pip install 'aivitals[postgres]'")
+
+def pg_settings(tmp_path: Path, url: str, **overrides: Any) -> Settings:
+    return settings(tmp_path, store_url=url, user_key_secret=KEY, replica_id=REPLICA, **overrides)
+
+
+def test_every_series_resumes_exactly_after_a_restart(tmp_path: Path, pg_url: str) -> None:
+    clock = Clock()
+    with ReplicaClient(create_app(pg_settings(tmp_path, pg_url), clock=clock)) as client:
+        for path, body in EVENTS:
+            assert client.post(path, json=body).status_code == 200
+        before = aivitals_samples(client.get("/metrics").text)
+    with ReplicaClient(create_app(pg_settings(tmp_path, pg_url), clock=clock)) as client:
+        after = aivitals_samples(client.get("/metrics").text)
+        client.post("/v1/surveys", json={"score": 4})
+        later = client.get("/metrics").text
+    assert len(before) > 100
+    assert after == before
+    assert sample(later, "aivitals_survey_responses_total", {"category": "detractor"}) == 2
+
+
+from aivitals.sidecar.postgres import PostgresStore  # noqa: E402  (needs psycopg)
+
+
+class CommitKilledStore(PostgresStore):
+    """A real PostgreSQL store; while ``failing`` is set, its writer's server session is terminated
+    just before COMMIT, so the commit itself fails (the narrowest seam: it only picks the moment)."""
+
+    failing = False
+
+    def commit(self) -> None:
+        if self.failing:
+            with psycopg.connect(self.url, autocommit=True) as admin:
+                killed = admin.execute("SELECT pg_terminate_backend(%s, 5000)",
+                                       (self._writer().info.backend_pid,)).fetchone()
+            assert killed == (True,)
+        super().commit()
+
+
+def test_a_failed_commit_answers_503_keeps_nothing_and_a_retry_counts_once(tmp_path: Path, pg_url: str) -> None:
+    conf = pg_settings(tmp_path, pg_url)
+    store = CommitKilledStore(pg_url, retention_from(conf), REPLICA)
+    with ReplicaClient(create_app(conf, store=store, clock=Clock())) as client:
+        client.post("/v1/surveys", json={"score": 10})
+        store.failing = True
+        batch = [{"event_id": "e1", "score": 10}, {"event_id": "e2", "score": 0}]
+        failed = client.post("/v1/surveys", json=batch)
+        prediction = client.post("/v1/predictions", json={"id": "p", "model": "m", "score": 0.5})
+        assert client.get("/readyz").status_code == 200  # the store came back at once
+        during = client.get("/metrics").text
+        store.failing = False
+        retried = client.post("/v1/surveys", json=batch)
+        again = client.post("/v1/surveys", json=batch)
+        label = client.post("/v1/labels", json={"prediction_id": "p", "actual": True})
+        after = client.get("/metrics").text
+    assert failed.status_code == 503 and failed.headers["Retry-After"] == "1"
+    assert "retry" in failed.json()["detail"]
+    assert prediction.status_code == 503
+    assert sample(during, "aivitals_survey_responses_total", {"category": "promoter"}) == 1
+    assert sample(during, "aivitals_survey_responses_total", {"category": "detractor"}) is None
+    assert retried.json() == {"accepted": 2, "duplicate": 0}
+    assert again.json() == {"accepted": 0, "duplicate": 2}
+    assert label.status_code == 200
+    assert sample(after, "aivitals_survey_responses_total", {"category": "promoter"}) == 2
+    assert sample(after, "aivitals_survey_responses_total", {"category": "detractor"}) == 1
+    assert sample(after, "aivitals_labels_total", {"model": "other", "result": "unknown"}) == 1
+    # nothing of the failed commits reached the database either: a fresh replica reads the same
+    with ReplicaClient(create_app(conf, clock=Clock())) as fresh:
+        assert aivitals_samples(fresh.get("/metrics").text) == aivitals_samples(after)
+
+
+def _replica_sample(text: str, name: str, labels: dict[str, str]) -> float | None:
+    """One sample of this replica's (or the leader's) exposition, ``replica`` label or not."""
+    return sample(text, name, {**labels, "replica": REPLICA}) or sample(text, name, labels)
+
+
+def _exposures(port: int) -> float | None:
+    return _replica_sample(get(port, "/metrics")[1].decode(), "aivitals_kpi_exposures_total",
+                           {"kpi": "signup", "cohort": "control"})
+
+
+@pytest.mark.slow
+def test_acknowledged_events_survive_sigkill_and_count_exactly_once(tmp_path: Path, pg_url: str) -> None:
+    """Clients keep sending through a SIGKILL and restart; every event ends counted exactly once."""
+    config = {"kpis": ["signup"], "store_url": pg_url, "replica_id": REPLICA}
+    env = {"AIVITALS_USER_KEY_SECRET": KEY}
+    store = tmp_path / "unused.db"  # start_sidecar passes --store; the config's store_url wins
+    port = free_port()
+    proc = start_sidecar(store, port, config, env)
+    threads, batches, per_batch = 4, 40, 5
+    acked = [0] * threads
+    errors: list[BaseException] = []
+
+    def send(worker: int) -> None:
+        client = SidecarClient(f"http://127.0.0.1:{port}", retry_for=60.0)
+        try:
+            for _ in range(batches):
+                ack = client.send("exposure", [{"kpi": "signup", "cohort": "control"}] * per_batch)
+                assert ack["accepted"] + ack["duplicate"] == per_batch
+                acked[worker] += per_batch
+                time.sleep(0.005)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            client.close()
+
+    workers = [threading.Thread(target=send, args=(i,)) for i in range(threads)]
+    for w in workers:
+        w.start()
+    try:
+        deadline = time.monotonic() + 60
+        while sum(acked) < threads * batches * per_batch // 3 and not errors and time.monotonic() < deadline:
+            time.sleep(0.01)
+        acked_before_scrape = sum(acked)
+        before = _exposures(port)
+        stop(proc, signal.SIGKILL)
+        proc = start_sidecar(store, port, config, env)
+        restarted = _exposures(port)
+        for w in workers:
+            w.join(120)
+        text = get(port, "/metrics")[1].decode()
+        total_now = _exposures(port)
+    finally:
+        stop(proc)
+    assert not errors, errors
+    total = threads * batches * per_batch
+    assert sum(acked) == total
+    assert before is not None and before >= acked_before_scrape  # acknowledged means counted
+    assert restarted is not None and restarted >= before  # no counter reset across the kill
+    assert total_now == total  # no acknowledged event lost, none counted twice
+    assert _replica_sample(text, "aivitals_events_total", {"event_kind": "exposure", "result": "accepted"}) == total
+
+
+class UnreadablePostgresStore(PostgresStore):
+    """Commits work, but the scrape-time reads fail."""
+
+    def active_users(self, since: list[float]) -> list[int]:
+        raise StoreError("read failed: connection lost")
+
+
+def test_a_scrape_shows_every_counter_when_the_computed_gauges_cannot_be_read(tmp_path: Path, pg_url: str) -> None:
+    conf = pg_settings(tmp_path, pg_url)
+    store = UnreadablePostgresStore(pg_url, retention_from(conf), REPLICA)
+    with ReplicaClient(create_app(conf, store=store, clock=Clock())) as c:
+        c.post("/v1/surveys", json={"score": 10})
+        c.post("/v1/activity", json={"user": "u1"})
+        response = c.get("/metrics")
+    assert response.status_code == 200
+    assert sample(response.text, "aivitals_survey_responses_total", {"category": "promoter"}) == 1
+    assert sample(response.text, "aivitals_active_users", {"window": "1d"}) is None
+
+
+# schemathesis needs the schema when tests are collected, before any PostgreSQL runs, so it is read
+# from an app on SQLite (its OpenAPI document is checked equal to the PostgreSQL app's below) and
+# every case is sent to the PostgreSQL app (schemathesis' from_fixture fails under pytest 9).
+_SCHEMA_STORE = tempfile.TemporaryDirectory(prefix="aivitals-schemathesis-pg-")
+_schema_app = create_app(settings(Path(_SCHEMA_STORE.name)))
+schema = schemathesis.openapi.from_asgi("/openapi.json", _schema_app)
+
+
+@pytest.fixture(scope="module")
+def postgres_api(postgres_server: PostgresServer) -> Iterator[ASGIClient]:
+    """The sidecar on a fresh PostgreSQL database, its lifespan (lease, store) running for the module."""
+    _schema_app.state.sidecar.close()
+    with tempfile.TemporaryDirectory(prefix="aivitals-schemathesis-pg-") as tmp:
+        app = create_app(pg_settings(Path(tmp), postgres_server.new_database(), derived_refresh_seconds=1.0))
+        assert app.openapi() == _schema_app.openapi()
+        with get_client(app) as client:
+            yield client
+    _SCHEMA_STORE.cleanup()
+
+
+@schema.parametrize()
+@hypothesis_settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
+def test_the_api_conforms_to_its_own_openapi_document(case: schemathesis.Case, postgres_api: ASGIClient) -> None:
+    case.call_and_validate(checks=CHECKS, session=postgres_api)
