@@ -200,10 +200,15 @@ def postgres_api(postgres_server: PostgresServer) -> Iterator[ASGIClient]:
     """The sidecar on a fresh PostgreSQL database, its lifespan (lease, store) running for the module."""
     _schema_app.state.sidecar.close()
     with tempfile.TemporaryDirectory(prefix="aivitals-schemathesis-pg-") as tmp:
-        app = create_app(pg_settings(Path(tmp), postgres_server.new_database(), derived_refresh_seconds=1.0))
+        url = postgres_server.new_database()
+        app = create_app(pg_settings(Path(tmp), url, derived_refresh_seconds=1.0))
         assert app.openapi() == _schema_app.openapi()
         with get_client(app) as client:
             yield client
+    with psycopg.connect(url) as db:  # the cases were committed there, not to the SQLite app
+        stored = db.execute("SELECT (SELECT count(*) FROM predictions) + (SELECT count(*) FROM users)"
+                            " + (SELECT count(*) FROM seen) + (SELECT count(*) FROM incidents)").fetchone()
+    assert stored is not None and stored[0] > 0, stored
     _SCHEMA_STORE.cleanup()
 
 
