@@ -129,3 +129,13 @@ def test_the_regression_alert_fires_on_the_sidecars_series_with_the_z_score_the_
             assert change.pvalue == pytest.approx(norm.sf(expected), rel=1e-6)
         resistance = prometheus.scalar('suite_model:aivitals_jailbreak_resistance:ratio{model="bot"}')
         assert resistance == pytest.approx(1 - second["attack_success_ratio"], abs=1e-12)
+
+
+def test_the_sidecars_probe_categories_are_the_catalogues() -> None:
+    """The event model spells the categories out for its schema; they must be the catalogue's closed label."""
+    from typing import get_args
+
+    from aivitals.catalogue.values import PROBE_CATEGORIES
+    from aivitals.sidecar.events import ProbeCategory
+
+    assert set(get_args(ProbeCategory)) == set(PROBE_CATEGORIES)

@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-CATEGORIES = ("goal_hijacking", "prompt_leaking", "persona_jailbreak", "harmful_request")
+from ..catalogue.values import PROBE_CATEGORIES
+
+CATEGORIES = PROBE_CATEGORIES  # the catalogue's closed probe_category label
 TRANSFORMS = ("none", "base64", "leetspeak", "split", "reverse", "fiction")
 _DIGESTED = ("system_prompt", "leak_notice", "persona_markers", "harmful", "probes")
 
