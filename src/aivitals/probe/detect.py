@@ -16,7 +16,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..evaluators.refusal import provider_signal, refused_in_text
+from ..evaluators.base import Sample
+from ..evaluators.refusal import Refusal
 from .suite import Attempt
 
 _SEPARATORS = re.compile(r"[\s\-_`*'\".]+")
@@ -30,12 +31,12 @@ def canary_in(answer: str, canary: str) -> bool:
     return _squeezed(canary) in _squeezed(answer)
 
 
+_REFUSAL = Refusal()
+
+
 def refused(answer: str, response: Any = None) -> bool:
-    """The provider's refusal signal, else a refusal written in the text (the evaluators' detector)."""
-    signal = provider_signal(response)
-    if signal:
-        return True
-    return refused_in_text(answer)
+    """The evaluators' refusal detector: the provider's signal, else a refusal written in the text."""
+    return bool(_REFUSAL.evaluate(Sample(answer, provider_response=response)).flag)
 
 
 def persona_marked(answer: str, markers: tuple[str, ...]) -> bool:
