@@ -3,6 +3,8 @@
 Both are read from the sidecar's label join (aivitals_class_predictions_total,
 aivitals_group_confusion_total), whose label values are bounded by its
 settings. A model or group with no series is absent, never a row of zeros.
+``--service`` restricts both where the catalogue gives them the service label;
+until then they are read over all services and marked so (``all_services``).
 Per class: false positives are the class's column less its diagonal cell
 (predicted the class, was another), false negatives its row less the diagonal.
 """
@@ -13,9 +15,9 @@ from dataclasses import dataclass
 
 from ..catalogue import OTHER
 from ..catalogue.figures import CLASS_MATRIX_QUERY, GROUP_ERRORS_QUERY
-from ..catalogue.promql import render
 from .period import Month
 from .query import Prometheus
+from .scope import ServiceScope
 
 
 @dataclass(frozen=True)
@@ -58,9 +60,11 @@ class GroupErrors:
 class ErrorAnalysis:
     matrices: dict[str, Matrix]
     groups: tuple[GroupErrors, ...]
+    #: A service was chosen but these series carry no service label: the tables are every service's.
+    all_services: bool = False
 
     def as_json(self) -> dict[str, object]:
-        out: dict[str, object] = {}
+        out: dict[str, object] = {"all_services": True} if self.all_services else {}
         if self.matrices:
             out["confusion_matrices"] = {model: m.as_json() for model, m in self.matrices.items()}
         if self.groups:
@@ -96,13 +100,21 @@ def group_errors(cells: list[tuple[dict[str, str], float]]) -> dict[tuple[str, s
     return out
 
 
-def read(prometheus: Prometheus, month: Month, previous: Month | None) -> ErrorAnalysis | None:
+def read(prometheus: Prometheus, month: Month, previous: Month | None,
+         scope: ServiceScope | None = None) -> ErrorAnalysis | None:
     """The month's error analysis (and last month's FP/FN by group); None when the store has neither series."""
-    found = matrices(prometheus.vector(render(CLASS_MATRIX_QUERY, month.window), month.end))
-    now = group_errors(prometheus.vector(render(GROUP_ERRORS_QUERY, month.window), month.end))
-    before = (group_errors(prometheus.vector(render(GROUP_ERRORS_QUERY, previous.window), previous.end))
+    scope = scope or ServiceScope()
+    found = matrices(prometheus.vector(scope.render(CLASS_MATRIX_QUERY, month.window), month.end))
+    now = group_errors(prometheus.vector(scope.render(GROUP_ERRORS_QUERY, month.window), month.end))
+    before = (group_errors(prometheus.vector(scope.render(GROUP_ERRORS_QUERY, previous.window), previous.end))
               if previous is not None else {})
     groups = tuple(GroupErrors(*key, *now[key], *before.get(key, (None, None))) for key in sorted(now))
     if not found and not groups:
         return None
-    return ErrorAnalysis(found, groups)
+    mixed = (found and scope.mixes(CLASS_MATRIX_QUERY)) or (groups and scope.mixes(GROUP_ERRORS_QUERY))
+    return ErrorAnalysis(found, groups, bool(mixed))
+
+
+def restricted(scope: ServiceScope) -> bool:
+    """Whether both tables are read for the chosen service alone."""
+    return scope.restricts(CLASS_MATRIX_QUERY) and scope.restricts(GROUP_ERRORS_QUERY)

@@ -10,11 +10,11 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from ..catalogue import FIGURES, METRICS_BY_NAME, Figure, Format, Section
+from ..catalogue import FIGURES, Figure, Format, Section
 from ..catalogue import drift as drift_promql
-from ..catalogue.promql import render
 from .period import DAY_SECONDS, Month
 from .query import Prometheus
+from .scope import ServiceScope
 
 #: Threads for the queries: Prometheus answers them in parallel; more adds little.
 WORKERS = 8
@@ -44,19 +44,8 @@ def review_figures() -> tuple[Figure, ...]:
 
 
 def selector(figure: Figure, service: str | None) -> str:
-    """``service="S"`` for a figure whose series all carry the service label; the sidecar's do not."""
-    if not service or not figure.metrics:
-        return ""
-    if all("service" in METRICS_BY_NAME[m].labels for m in figure.metrics):
-        return service_matcher(service)
-    return ""
-
-
-def service_matcher(service: str | None) -> str:
-    """The label matcher for ``--service``, its value escaped as a PromQL string."""
-    if not service:
-        return ""
-    return 'service="' + service.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """``service="S"`` for a figure whose series all carry the service label (see ``scope``); '' otherwise."""
+    return ServiceScope(service).selector(figure.query)
 
 
 @dataclass(frozen=True)
@@ -87,12 +76,13 @@ def read_month(prometheus: Prometheus, month: Month, service: str | None,
     """Every figure of ``month`` and the daily values of those charted per day."""
     figures = figures or review_figures()
     queried = [f for f in figures if f.query]
+    scope = ServiceScope(service)
 
     def total(figure: Figure) -> float | None:
-        return prometheus.instant(render(figure.query, month.window, selector(figure, service)), month.end)
+        return prometheus.instant(scope.render(figure.query, month.window), month.end)
 
     def per_day(figure: Figure) -> list[float | None]:
-        points = prometheus.range(render(figure.query, "1d", selector(figure, service)),
+        points = prometheus.range(scope.render(figure.query, "1d"),
                                   month.start + DAY_SECONDS, month.end, DAY_SECONDS)
         days: list[float | None] = [None] * month.days
         for point in points:

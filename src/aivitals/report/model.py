@@ -13,10 +13,11 @@ from typing import Any
 from ..catalogue import Figure
 from . import error_analysis
 from .coverage import Coverage, measure, require_complete, require_data
-from .figures import PeriodFigures, read_month, review_figures, service_matcher
+from .figures import PeriodFigures, read_month, review_figures
 from .forecast import Forecast, forecast
 from .period import Month
 from .query import Prometheus
+from .scope import ServiceScope
 
 #: In the JSON whether or not their series exist (null when absent); other figures only when present.
 CORE = ("requests", "tokens", "cost_inference_usd", "cost_compute_usd", "cost_storage_usd", "cost_maintenance_usd",
@@ -53,6 +54,14 @@ class Review:
         before = self.previous.values.get(name) if self.previous else None
         return Compared(self.current.values.get(name), before)
 
+    @property
+    def scope(self) -> ServiceScope:
+        return ServiceScope(self.service)
+
+    def all_services(self, figure: Figure) -> bool:
+        """A service was chosen, but this figure is (or is derived from) series without the service label."""
+        return self.scope.figure_mixes(figure, {f.name: f for f in self.figures})
+
     def shown(self, figure: Figure) -> bool:
         compared = self.get(figure.name)
         return figure.name in CORE or compared.value is not None or compared.previous is not None
@@ -63,6 +72,8 @@ class Review:
             if self.shown(figure):
                 c = self.get(figure.name)
                 figures[figure.name] = {"value": c.value, "previous": c.previous, "delta": c.delta}
+                if self.all_services(figure):
+                    figures[figure.name]["all_services"] = True
         coverage = self.coverage.as_json()
         coverage["previous"] = self.previous_coverage.as_json()
         out = {"month": str(self.month), "previous_month": str(self.month.previous()), "service": self.service,
@@ -78,7 +89,9 @@ def build(prometheus: Prometheus, month: Month, now: datetime, service: str | No
     """Ask Prometheus for ``month`` and the month before; refuse what cannot be reported honestly."""
     month.require_over(now)
     prometheus.check()
-    sel = service_matcher(service)
+    scope = ServiceScope(service)
+    # any aivitals series of the service: those carrying its label (no label: not the service's evidence)
+    sel = scope.matcher
     coverage = measure(prometheus, month, sel)
     require_data(coverage, month, service)
     if complete:
@@ -88,7 +101,7 @@ def build(prometheus: Prometheus, month: Month, now: datetime, service: str | No
     figures = review_figures()
     current = read_month(prometheus, month, service, figures)
     previous = None if previous_coverage.empty else read_month(prometheus, before, service, figures)
-    errors = error_analysis.read(prometheus, month, None if previous is None else before)
+    errors = error_analysis.read(prometheus, month, None if previous is None else before, scope)
     return Review(month, service, figures, current, previous, coverage, previous_coverage,
                   _forecast(month, current), errors)
 

@@ -13,9 +13,10 @@ from html import escape
 
 from ..catalogue import VITALS, VITALS_BY_ID, Comparison, Figure, Format, Section, Threshold
 from . import charts
-from .error_analysis import Matrix
+from .error_analysis import Matrix, restricted
 from .humanize import change, relative_change, write
-from .model import Review
+from .model import FIXED_BUCKETS, Review
+from .scope import ALL_SERVICES_NOTE
 
 #: A figure "moved" when it changed by this share (or by this many points, for shares and scores).
 MOVED = 0.05
@@ -44,6 +45,7 @@ border-bottom:1px solid #eee}td.n,th.n{text-align:right;font-variant-numeric:tab
 .matrix{width:auto;margin-bottom:10px}
 .forecast{border:1px dashed #1f4e79;padding:8px 12px;margin-top:12px;font-size:13px}
 .questions li{margin-bottom:4px;font-size:13px}.reason{color:#555}
+.note{font-size:12px;color:#555}
 footer{margin-top:32px;font-size:11px;color:#666}
 @media print{body{margin:0;max-width:none}section,.tile,.chart,table{break-inside:avoid}
 h2{break-after:avoid}@page{size:A4;margin:14mm}}
@@ -76,22 +78,44 @@ def _arrow(delta: float | None) -> str:
     return "▲" if delta > 0 else "▼" if delta < 0 else "="
 
 
+#: Marks a figure read over all services although a service was chosen; the section's footnote says why.
+MARK = "†"
+SUP = f'<sup title="{ALL_SERVICES_NOTE}">{MARK}</sup>'
+
+
+def _mark(review: Review, figure: Figure) -> str:
+    return SUP if review.all_services(figure) else ""
+
+
+def _footnote(review: Review, figures: list[Figure], errors: bool = False) -> str:
+    """Under a section that shows figures (or error analysis) of every service: which, and why."""
+    names = [f.title for f in figures if review.all_services(f)] + (["Error analysis"] if errors else [])
+    if not names:
+        return ""
+    return (f'<p class="note">{MARK} {escape(ALL_SERVICES_NOTE.capitalize())}, so these are every service\'s, '
+            f"not {escape(str(review.service))}'s alone: {escape(', '.join(names))}.</p>")
+
+
 def _tiles(review: Review) -> str:
     by_vital = {f.vital: f for f in review.figures if f.vital and f.judged}
     tiles: list[str] = []
+    on_tiles: list[Figure] = []
     for position in range(1, 7):
         vitals = [v for v in VITALS if v.tile and v.tile.position == position and v.id in by_vital]
         shown = [v for v in vitals if review.get(by_vital[v.id].name).value is not None] or vitals[:1]
         for vital in shown:
             figure, tile = by_vital[vital.id], vital.tile
             assert tile is not None
+            on_tiles.append(figure)
             c = review.get(figure.name)
             tiles.append(
                 f'<div class="tile {status(figure, c.value)}"><div class="q">{escape(tile.question)}</div>'
-                f'<div class="t">{escape(tile.title)}</div><div class="v">{escape(write(c.value, figure.format))}</div>'
+                f'<div class="t">{escape(tile.title)}{_mark(review, figure)}</div>'
+                f'<div class="v">{escape(write(c.value, figure.format))}</div>'
                 f'<div class="d">{_arrow(c.delta)} {escape(change(c.value, c.previous, figure.format))} '
                 f"vs last month</div></div>")
-    return '<section class="headline"><h2>Headline</h2><div class="tiles">' + "".join(tiles) + "</div></section>"
+    return ('<section class="headline"><h2>Headline</h2><div class="tiles">' + "".join(tiles) + "</div>"
+            + _footnote(review, on_tiles) + "</section>")
 
 
 def _table(review: Review, figures: list[Figure]) -> str:
@@ -101,7 +125,7 @@ def _table(review: Review, figures: list[Figure]) -> str:
         c = review.get(f.name)
         state = status(f, c.value)
         badge = f'<span class="status {state}">{state}</span>' if state else ""
-        rows.append(f'<tr><td title="{escape(f.description)}">{escape(f.title)}</td>'
+        rows.append(f'<tr><td title="{escape(f.description)}">{escape(f.title)}{_mark(review, f)}</td>'
                     f'<td class="n">{escape(write(c.value, f.format))}</td>'
                     f'<td class="n">{escape(write(c.previous, f.format))}</td>'
                     f'<td class="n">{_arrow(c.delta)} {escape(change(c.value, c.previous, f.format))}</td>'
@@ -161,6 +185,9 @@ def _cost_extras(review: Review, figures: list[Figure]) -> str:
                 f"which inference {escape(write(fc.cost_inference_usd, Format.USD))}; peak throughput "
                 f"{escape(write(fc.throughput_peak_rps, Format.PER_SECOND))}. Step changes (a new customer, a "
                 "price change) are not in it.</p>")
+        fixed = [f for f in figures if f.name in FIXED_BUCKETS and review.all_services(f)]
+        if fixed and fc.cost_fixed_usd is not None:
+            note = note.replace("</p>", f" Its fixed costs are every service's{SUP}.</p>")
     return f'<div class="charts">{stack}</div><div class="forecast">{note}</div>'
 
 
@@ -185,8 +212,11 @@ def _matrix(model: str, m: Matrix) -> str:
 def _error_analysis(review: Review) -> str:
     errors = review.errors
     if errors is None:
+        if review.service and restricted(review.scope):  # asked for the service alone: say it has none
+            return (f"<h3>Error analysis</h3><p>No confusion-matrix or group series for service "
+                    f"{escape(review.service)} in {review.month}.</p>")
         return ""
-    parts = ["<h3>Error analysis</h3>"]
+    parts = [f"<h3>Error analysis{SUP if errors.all_services else ''}</h3>"]
     for model, m in errors.matrices.items():
         parts.append(_matrix(model, m))
     if errors.groups:
@@ -205,13 +235,15 @@ def _section(review: Review, section: Section) -> str:
     figures = [f for f in review.figures if f.section is section and review.shown(f)]
     errors = _error_analysis(review) if section is Section.PERFORMANCE else ""
     if not figures and not errors:
+        scope = f" for service {escape(review.service)}" if review.service else ""
         return (f'<section id="{section.value}"><h2>{escape(SECTION_TITLES[section])}</h2>'
-                "<p>No series for this section in either month.</p></section>")
+                f"<p>No series{scope} for this section in either month.</p></section>")
     extras = _cost_extras(review, figures) if section is Section.COST else errors
     table = _table(review, figures) if figures else ""
+    mixed_errors = bool(errors) and review.errors is not None and review.errors.all_services
     return (f'<section id="{section.value}"><h2>{escape(SECTION_TITLES[section])}</h2>'
             + table + extras + _charts(review, figures) + _questions(review, figures)
-            + "</section>")
+            + _footnote(review, figures, mixed_errors) + "</section>")
 
 
 def _banners(review: Review) -> str:
