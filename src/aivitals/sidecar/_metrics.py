@@ -46,6 +46,10 @@ EVENTS = _m("aivitals_events_total")
 EVICTIONS = _m("aivitals_store_evictions_total")
 PROBE_ATTEMPTS = _m("aivitals_probe_attempts")
 PROBE_SUCCESSES = _m("aivitals_probe_successes")
+QUALITY = _m("aivitals_quality_score")
+EVALUATIONS = _m("aivitals_evaluations_total")
+PII = _m("aivitals_pii_detections_total")
+EVALUATOR_RESPONSES = _m("aivitals_evaluator_responses_total")
 
 #: Series kept in the ledger (and so in the store), in exposition order.
 RECORDED: tuple[Metric, ...] = (
@@ -53,6 +57,6 @@ RECORDED: tuple[Metric, ...] = (
     GROUP_PREDICTIONS, GROUP_CONFUSION, CLASS_PREDICTIONS, LABEL_DELAY, KPI_EXPOSURES, KPI_CONVERSIONS, OUTCOMES,
     OUTCOME_VALUE, WORK_UNIT_DURATION,
     HUMAN_COST, TIME_TO_VALUE, OVERRIDES, SURVEYS, INCIDENTS, TIME_TO_DETECT, TIME_TO_RESOLVE, INCIDENTS_OPEN,
-    LAST_TRAINED, GROUND_TRUTH_LAST, TRAINING_RUNS,
+    LAST_TRAINED, GROUND_TRUTH_LAST, TRAINING_RUNS, QUALITY, EVALUATIONS, PII, EVALUATOR_RESPONSES,
 )
 RECORDED_BY_NAME: dict[str, Metric] = {m.name: m for m in RECORDED}

@@ -1,7 +1,8 @@
 """The HTTP API: event endpoints under /v1, /metrics, /healthz, /readyz and the OpenAPI document.
 
-A handler reads the body under a size limit, validates the whole batch, hands
-it to the group-commit writer and answers only when the commit is on disk.
+A handler reads the body under a size limit, validates the whole batch,
+evaluates its evaluation events (their verdicts replace their text), hands it to
+the group-commit writer and answers only when the commit is on disk.
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ from .apply import Applier
 from .body import read_body
 from .collector import SidecarCollector
 from .derived import DerivedGauges
-from .evaluations import EvaluationCollector, Evaluations
-from .events import ALERT_KIND, KINDS, UNKNOWN_KIND, AlertmanagerAlert, Evaluation, Event
+from .evaluations import Closed, Evaluations
+from .events import ALERT_KIND, KINDS, UNKNOWN_KIND, AlertmanagerAlert, Committed, Evaluation, Event
 from .keys import hashing_key, id_hasher, user_hasher
 from .ledger import Ledger
 from .openapi import docs_page, event_body, model_schemas, responses
@@ -117,9 +118,7 @@ class Sidecar:
             lease = self.lease
             self.registry.register(ReplicaCollector(self.ledger, settings, self.derived, self.store, lease.replica,
                                                     lambda: lease.is_leader))
-        self.evaluations = Evaluations(self.ledger.fold, settings.evaluation_queue_size)
-        self.registry.register(EvaluationCollector(self.evaluations, None if self.lease is None
-                                                   else self.lease.replica))
+        self.evaluations = Evaluations(settings.evaluation_queue_size)
         ProcessCollector(registry=self.registry)
         if self._thresholds is not None:
             self.registry.register(self._thresholds)
@@ -130,8 +129,8 @@ class Sidecar:
         """Commit what is queued and close the store."""
         if not self._closed:
             self._closed = True
-            self.evaluations.close()  # what was acknowledged is evaluated before the process goes
             self.writer.stop()
+            self.evaluations.close()  # what is still being evaluated was not acknowledged: its commit gets a 503
             self.store.close()
             self._release_lease()
 
@@ -169,7 +168,7 @@ class _Api:
         scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
         return scheme.lower() == "bearer" and hmac.compare_digest(credentials.strip().encode("utf-8"), self.token)
 
-    async def commit(self, now: float, events: Sequence[Event] = (),
+    async def commit(self, now: float, events: Sequence[Committed] = (),
                      alerts: Sequence[AlertmanagerAlert] = ()) -> Response:
         if not events and not alerts:
             return Response('{"accepted":0,"duplicate":0}', media_type="application/json")
@@ -183,8 +182,8 @@ class _Api:
                         media_type="application/json")
 
     async def accept(self, now: float, events: Sequence[Event]) -> Response:
-        """Commit the events; evaluation events among them are queued, with room reserved before the commit
-        and used only once it succeeded, so the request is all or nothing."""
+        """Commit the events; evaluation events among them are evaluated first, off the event loop, and
+        committed as their verdicts in the same transaction, so the request is all or nothing."""
         evaluations = [e for e in events if isinstance(e, Evaluation)]
         if not evaluations:
             return await self.commit(now, events)
@@ -192,22 +191,15 @@ class _Api:
         if len(evaluations) > size:
             raise RequestError(413, f"body: {len(evaluations)} evaluation events, at most {size} a request "
                                     "(evaluation_queue_size)", kind="evaluation", count=len(events))
-        queue = self.sidecar.evaluations
-        if not queue.reserve(len(evaluations)):
-            return _error(503, f"not queued, retry: the evaluation queue has room for {queue.room} more events",
+        pool = self.sidecar.evaluations
+        if not pool.reserve(len(evaluations)):
+            return _error(503, f"not evaluated, retry: the evaluators have room for {pool.room} more events now",
                           headers={"Retry-After": "1"})
         try:
-            committed = await self.commit(now, [e for e in events if not isinstance(e, Evaluation)])
-        except BaseException:
-            queue.release(len(evaluations))
-            raise
-        if committed.status_code != 200:
-            queue.release(len(evaluations))
-            return committed
-        queue.submit(evaluations)
-        counts = json.loads(bytes(committed.body))
-        return Response(f'{{"accepted":{counts["accepted"] + len(evaluations)},"duplicate":{counts["duplicate"]}}}',
-                        media_type="application/json")
+            verdicts = iter(await pool.verdicts(evaluations))
+        except Closed as exc:
+            return _error(503, f"not committed, retry: {exc}", headers={"Retry-After": "1"})
+        return await self.commit(now, [next(verdicts) if isinstance(e, Evaluation) else e for e in events])
 
     async def guarded(self, request: Request, kind: str, handle: Callable[[bytes, float], Any]) -> Response:
         if not self.authorized(request):

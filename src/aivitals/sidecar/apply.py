@@ -13,14 +13,15 @@ import math
 from collections.abc import Callable, Sequence
 
 from aivitals.catalogue import OTHER
+from aivitals.catalogue.values import EVALUATION_STATUSES
 
 from . import _metrics as M
 from . import probes
 from .events import (
     Activity,
     AlertmanagerAlert,
+    Committed,
     Conversion,
-    Event,
     Exposure,
     GroundTruth,
     Incident,
@@ -31,6 +32,7 @@ from .events import (
     ProbeResult,
     Survey,
     TrainingRun,
+    Verdicts,
     WorkUnit,
     epoch,
 )
@@ -88,7 +90,7 @@ class Applier:
         self.hasher = hasher
         self.ids = ids
         self._severity_map = {k.lower(): v for k, v in settings.alert_severities.items()}
-        self._handlers: dict[str, Callable[[Event, float], bool]] = {
+        self._handlers: dict[str, Callable[[Committed, float], bool]] = {
             "label": self._label,  # type: ignore[dict-item]
             "exposure": self._exposure,  # type: ignore[dict-item]
             "conversion": self._conversion,  # type: ignore[dict-item]
@@ -100,13 +102,14 @@ class Applier:
             "training_run": self._training_run,  # type: ignore[dict-item]
             "ground_truth": self._ground_truth,  # type: ignore[dict-item]
             "probe_result": self._probe_result,  # type: ignore[dict-item]
+            "evaluation": self._evaluation,  # type: ignore[dict-item]
         }
-        self._bulk: dict[str, Callable[[Sequence[Event], float], list[bool]]] = {
+        self._bulk: dict[str, Callable[[Sequence[Committed], float], list[bool]]] = {
             "prediction": self._predictions,  # type: ignore[dict-item]
             "activity": self._activities,  # type: ignore[dict-item]
         }
 
-    def apply(self, events: Sequence[Event], received: float) -> int:
+    def apply(self, events: Sequence[Committed], received: float) -> int:
         """Apply one request's events in order; returns how many were new.
 
         Duplicates (an event id seen before, a prediction id stored, a label
@@ -342,6 +345,21 @@ class Applier:
             return probes.record(self.store, e.suite, e.suite_version, self.ledger.fold("model", e.model), run)
         except probes.TooManyProbedModels as exc:
             raise Contradiction("suite", str(exc)) from None
+
+    def _evaluation(self, e: Verdicts, received: float) -> bool:
+        """An evaluation's verdicts (evaluated before the request was queued); every status is written, zeros
+        included, so ``rate()`` sees a service's first error."""
+        led = self.ledger
+        who = (led.fold("service", e.service), led.fold("model", e.model))
+        for evaluator, method, score in e.scores:
+            led.observe(M.QUALITY, (*who, evaluator, method), score)
+        for evaluator, method, passed in e.judged:
+            led.inc(M.EVALUATIONS, (*who, evaluator, method, "pass" if passed else "fail"))
+        for kind, method in e.pii:
+            led.inc(M.PII, (*who, kind, method))
+        for status in EVALUATION_STATUSES:
+            led.inc(M.EVALUATOR_RESPONSES, (*who, status), float(e.statuses.count(status)))
+        return True
 
 
 def _check_order(row: IncidentRow, occurred: float | None, resolved: float | None) -> None:

@@ -8,8 +8,9 @@ afterwards in ``validate.py``, which knows the settings.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
@@ -246,9 +247,9 @@ class EvaluationContext(BaseModel):
 class Evaluation(_Event):
     """A response to evaluate for groundedness, leaks, refusals and citations; only the verdicts' counts are kept.
 
-    Acknowledged once queued to the sidecar's evaluation worker (a full queue answers 503 with
-    Retry-After). The text is never stored or logged, and an evaluation is not deduplicated by
-    ``event_id``: nothing of it is kept to compare a resend with.
+    Evaluated before it is acknowledged (too many in flight answers 503 with Retry-After); its
+    ``Verdicts`` are then committed in its place like any event, so its ``event_id`` makes a resend a
+    duplicate. The text is never stored or logged.
     """
 
     kind: Literal["evaluation"] = "evaluation"
@@ -264,8 +265,34 @@ class Evaluation(_Event):
     relevant_context_ids: Annotated[list[EventId], Field(max_length=MAX_EVALUATION_CONTEXTS)] | None = None
 
 
+@dataclass(frozen=True)
+class Verdicts:
+    """What the evaluators found in one ``Evaluation``: numbers and closed-set names only, never its text.
+
+    The request handler builds it (``evaluations.py``) and the writer commits it in the evaluation's
+    place, with its ``event_id`` claimed as every event's is. ``service`` and ``model`` are names as sent
+    (folded under their caps when applied); evaluator, method and kind values are already closed.
+    """
+
+    kind: ClassVar[str] = "evaluation"
+    event_id: str | None
+    service: str
+    model: str
+    #: (evaluator, method, score in 0..1) for aivitals_quality_score.
+    scores: tuple[tuple[str, str, float], ...] = ()
+    #: (evaluator, method, passed) for aivitals_evaluations_total.
+    judged: tuple[tuple[str, str, bool], ...] = ()
+    #: (pii_kind, method) for aivitals_pii_detections_total.
+    pii: tuple[tuple[str, str], ...] = ()
+    #: What became of the response (evaluated, truncated, error) for aivitals_evaluator_responses_total.
+    statuses: tuple[str, ...] = ()
+
+
 Event = (Prediction | Label | Exposure | Conversion | Outcome | WorkUnit | Activity | Override | Survey | Incident
          | TrainingRun | GroundTruth | ProbeResult | Evaluation)
+
+#: What the writer commits: the events as sent, except evaluations, which arrive as their ``Verdicts``.
+Committed = Event | Verdicts
 
 #: Event kind -> (model, endpoint path under /v1).
 KINDS: dict[str, tuple[type[_Event], str]] = {

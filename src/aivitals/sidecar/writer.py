@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from . import _metrics as M
 from .apply import Applier, Contradiction
 from .errors import RequestError
-from .events import ALERT_KIND, AlertmanagerAlert, Event
+from .events import ALERT_KIND, AlertmanagerAlert, Committed
 from .ledger import Ledger
 from .store import EventStore, StoreError
 
@@ -45,7 +45,7 @@ class Result:
 @dataclass
 class _Job:
     received: float
-    events: Sequence[Event] = ()
+    events: Sequence[Committed] = ()
     alerts: Sequence[AlertmanagerAlert] = ()
     rejected: tuple[str, int] | None = None
     future: Future[Result] | asyncio.Future[Result] | None = None
@@ -91,13 +91,13 @@ class Writer:
             self._queue.put(_STOP)
             self._thread.join(timeout)
 
-    def submit(self, events: Sequence[Event], received: float) -> Future[Result]:
+    def submit(self, events: Sequence[Committed], received: float) -> Future[Result]:
         """Queue one request's events; the future resolves once they are committed (or failed)."""
         future: Future[Result] = Future()
         self._put(_Job(received, events=events, future=future))
         return future
 
-    async def commit(self, received: float, events: Sequence[Event] = (),
+    async def commit(self, received: float, events: Sequence[Committed] = (),
                      alerts: Sequence[AlertmanagerAlert] = ()) -> Result:
         """Queue and wait on the running event loop; a group wakes the loop once, not once per request."""
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
