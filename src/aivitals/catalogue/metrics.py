@@ -65,7 +65,8 @@ METRICS: tuple[Metric, ...] = (
            "Responses in which personal data or a secret was detected, by kind. The text is never kept.",
            ("service", "model", "pii_kind", "method"), Source.SDK_OR_SIDECAR, replicas=Replicas.EACH),
     Metric("aivitals_evaluator_responses_total", C, Unit.NONE,
-           "Responses handed to the evaluation worker, by what became of them (dropped: the queue was full).",
+           "Responses handed to the evaluators, by what became of them (dropped: the SDK worker's queue was full; "
+           "the sidecar answers 503 instead and never drops).",
            ("service", "model", "evaluation_status"), Source.SDK_OR_SIDECAR, replicas=Replicas.EACH),
     Metric("aivitals_judge_calls_total", C, Unit.NONE, "Calls to the opt-in LLM judge, by how they ended.",
            ("service", "model", "judge_result"), _SDK),

@@ -73,7 +73,7 @@ class Settings:
     user_key_secret_file: Path | None = None
     max_body_bytes: int = 8 * 1024 * 1024
     max_batch_events: int = 10_000
-    #: Evaluation events waiting for the evaluation worker; a request that does not fit is answered 503.
+    #: Evaluation events evaluated (or waiting for a thread) at once; a request that does not fit is answered 503.
     evaluation_queue_size: int = 500
     #: How far in the future an event's time may lie (clock skew between hosts).
     max_future_skew_seconds: float = 300.0
