@@ -1,4 +1,4 @@
-"""What every client instrumentation shares: the patch ledger, the per-call recorder, stream measurement.
+"""What every client instrumentation shares: the patch ledger and the per-call recorder.
 
 A patch replaces one attribute of a client class or module and remembers the
 original object, so ``uninstrument`` puts back the very same object. Wrappers
@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import contextvars
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..call import Stream, classify
 from ..track import Track
-from ..usage import chunk_model, chunk_refused, usage_of_chunk
 
 if TYPE_CHECKING:
     from ..tracker import Tracker
@@ -39,6 +38,9 @@ class Operation:
     is_async: bool = False
     #: OpenAI chat streams send usage only when asked: ask, and hide the extra chunk from the caller.
     ask_stream_usage: bool = False
+    #: Ask through ``extra_body`` when the caller set neither: a Stainless client (OpenAI) sends it as is,
+    #: where its typed transform of ``stream_options`` costs ~12 µs a call; the server gets the same JSON.
+    ask_in_extra_body: bool = False
     #: The request model's "provider/" prefix names the provider (LiteLLM).
     model_prefix: bool = False
 
@@ -144,12 +146,16 @@ class CallRecorder:
                 if options["include_usage"] is not True:
                     self.unmetered = "usage_not_requested"
                 return kwargs
-            self.ask_usage = True
-            return {**kwargs, "stream_options": {**options, "include_usage": True}}
-        if options is None or type(options).__name__ in ("NotGiven", "Omit"):
-            self.ask_usage = True
-            return {**kwargs, "stream_options": {"include_usage": True}}
-        return kwargs
+            return self._asked({**kwargs, "stream_options": {**options, "include_usage": True}})
+        if options is not None and type(options).__name__ not in ("NotGiven", "Omit"):
+            return kwargs  # an options object aivitals does not know: sent as the caller wrote it
+        if self.op.ask_in_extra_body and kwargs.get("extra_body") is None:
+            return self._asked({**kwargs, "extra_body": {"stream_options": {"include_usage": True}}})
+        return self._asked({**kwargs, "stream_options": {"include_usage": True}})
+
+    def _asked(self, sent: dict[str, Any]) -> dict[str, Any]:
+        self.ask_usage = True
+        return sent
 
     def _track(self) -> Track:
         return self.inst.track(self.op.operation, self.provider)
@@ -181,137 +187,3 @@ class CallRecorder:
         stream.start = self.start
         stream.state.model = self.model
         return stream
-
-
-def hidden_usage_chunk(chunk: Any) -> bool:
-    """The usage-only chunk an OpenAI-style stream sends last when asked (no choices)."""
-    try:
-        return not chunk.choices and chunk.usage is not None
-    except Exception:
-        return False
-
-
-def end_stream(recorder: CallRecorder, stream: Stream, exc: BaseException | None, complete: bool) -> None:
-    """Record a stream that ended, failed or was abandoned; a missing usage is said why."""
-    try:
-        state = stream.state
-        if state.usage is None and state.unmetered is None:
-            state.unmetered = recorder.unmetered or ("no_usage" if complete else "stream_incomplete")
-        stream.done(exc)
-    except Exception as own:
-        recorder.inst.tracker.health.error("stream", own)
-
-
-def take_usage(stream: Stream, chunk: Any) -> None:
-    try:
-        usage = usage_of_chunk(chunk)
-        if usage is not None:
-            stream.state.usage = usage
-    except Exception as exc:
-        stream.track.tracker.health.error("usage", exc)
-
-
-def chat_chunk_refused(chunk: Any) -> bool:
-    """``chunk_refused`` for an OpenAI chat chunk with choices, by direct attribute reads (a third of the time)."""
-    try:
-        first = chunk.choices[0]
-        return bool(first.delta.refusal) or first.finish_reason == "content_filter"
-    except Exception:  # a chunk that does not have this shape after all
-        return chunk_refused(chunk)
-
-
-def record_chunk(stream: Stream, chunk: Any) -> None:
-    """``stream.chunk(chunk)``, reading an OpenAI chat chunk only where that shape keeps usage and refusals.
-
-    ``stream.chunk`` also looks for usage on ``chunk.message`` and ``chunk.response``
-    (Anthropic's and the Responses API's places): on the client's pydantic chunk each
-    absent attribute is an AttributeError raised and caught, ~3 µs, most of what a
-    stream cost. Any other chunk, or one whose attributes raise, takes ``stream.chunk``.
-    """
-    if type(chunk).__name__ != "ChatCompletionChunk":
-        stream.chunk(chunk)
-        return
-    try:
-        has_usage, has_choices = chunk.usage is not None, bool(chunk.choices)
-    except Exception:
-        stream.chunk(chunk)
-        return
-    stream.chunk(None)  # the timing alone: None has nothing to read
-    try:
-        state = stream.state
-        if has_usage:
-            usage = usage_of_chunk(chunk)
-            if usage is not None:
-                if state.usage is None:
-                    state.usage = usage
-                else:
-                    state.usage.merge_max(usage)
-        if has_choices and not state.refused and chat_chunk_refused(chunk):
-            state.refused = True
-        if state.model is None and stream.track.model is None:
-            state.model = chunk_model(chunk)
-    except Exception as exc:
-        stream.track.tracker.health.error("stream", exc)
-
-
-def measured(iterator: Iterator[Any], recorder: CallRecorder) -> Iterator[Any]:
-    """Yield the stream's chunks unchanged, timing each; the usage chunk we asked for is kept back."""
-    stream = recorder.stream()
-    hide = recorder.ask_usage
-    complete = False
-    error: BaseException | None = None
-    try:
-        for chunk in iterator:
-            if hide and hidden_usage_chunk(chunk):
-                take_usage(stream, chunk)
-                continue
-            record_chunk(stream, chunk)
-            yield chunk
-        complete = True
-    except BaseException as exc:
-        error = exc
-        raise
-    finally:
-        end_stream(recorder, stream, error, complete)
-
-
-async def measured_async(iterator: AsyncIterator[Any], recorder: CallRecorder) -> AsyncIterator[Any]:
-    """``measured`` for async streams."""
-    stream = recorder.stream()
-    hide = recorder.ask_usage
-    complete = False
-    error: BaseException | None = None
-    try:
-        async for chunk in iterator:
-            if hide and hidden_usage_chunk(chunk):
-                take_usage(stream, chunk)
-                continue
-            record_chunk(stream, chunk)
-            yield chunk
-        complete = True
-    except BaseException as exc:
-        error = exc
-        raise
-    finally:
-        end_stream(recorder, stream, error, complete)
-
-
-def measure_sdk_stream(stream: Any, recorder: CallRecorder, is_async: bool) -> bool:
-    """Measure an OpenAI or Anthropic ``Stream`` in place: same object, its iterator wrapped.
-
-    Both clients' streams read every chunk through ``self._iterator``; a client
-    whose stream does not is left alone (False) and the call counted as unreadable.
-    """
-    try:
-        iterator = getattr(stream, "_iterator", None)  # an attribute, or a cached_property made on first use
-        if iterator is None:
-            return False
-        stream._iterator = measured_async(iterator, recorder) if is_async else measured(iterator, recorder)
-        return True
-    except Exception:
-        return False
-
-
-def is_raw_response(result: Any) -> bool:
-    """A ``with_raw_response`` result: the parsed object is behind ``parse()``."""
-    return hasattr(result, "http_response") and hasattr(result, "parse")

@@ -13,7 +13,8 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
-from ._core import _INSIDE, ACTIVE, CallRecorder, Instrumentation, Operation, log, measure_sdk_stream, patch
+from ._core import _INSIDE, ACTIVE, CallRecorder, Instrumentation, Operation, log, patch
+from ._stream import measure_sdk_stream
 from ._wrap import stainless
 
 _MESSAGES = "anthropic.resources.messages.messages"
@@ -78,8 +79,7 @@ def _measured_request(request: Callable[[], Any], recorder: CallRecorder) -> Cal
         except BaseException as exc:
             recorder.failed(exc)
             raise
-        if not measure_sdk_stream(raw, recorder, False):
-            recorder.returned(None, "unreadable")
+        measure_sdk_stream(raw, recorder, False)
         return raw
 
     return measured
@@ -92,6 +92,5 @@ async def _measured_async(request: Awaitable[Any], recorder: CallRecorder) -> An
     except BaseException as exc:
         recorder.failed(exc)
         raise
-    if not measure_sdk_stream(raw, recorder, True):
-        recorder.returned(None, "unreadable")
+    measure_sdk_stream(raw, recorder, True)
     return raw

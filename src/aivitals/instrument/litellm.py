@@ -9,24 +9,14 @@ LiteLLM may call underneath is not measured a second time.
 
 from __future__ import annotations
 
-import functools
 import importlib
-from collections.abc import Callable
+from collections.abc import Awaitable
 from functools import partial
 from typing import Any
 
-from ..call import Stream
-from ._core import (
-    _INSIDE,
-    ACTIVE,
-    CallRecorder,
-    Instrumentation,
-    Operation,
-    end_stream,
-    hidden_usage_chunk,
-    patch,
-    take_usage,
-)
+from ._core import CallRecorder, Instrumentation, Operation, patch
+from ._stream import StreamMeasure
+from ._wrap import wrap_call
 
 _FUNCTIONS = (
     ("completion", Operation("chat", None, ask_stream_usage=True, model_prefix=True)),
@@ -42,60 +32,13 @@ def instrument(inst: Instrumentation, target: Any = None) -> list[str]:
     module = importlib.import_module("litellm")
     done = []
     for name, op in _FUNCTIONS:
-        if patch(inst, module, name, partial(_wrap, op=op)):
+        if patch(inst, module, name, partial(wrap_call, op=op, handle=_returned)):
             done.append(name)
     return done
 
 
-def _wrap(original: Callable[..., Any], op: Operation) -> Callable[..., Any]:
-    def start(kwargs: dict[str, Any]) -> tuple[CallRecorder, dict[str, Any]] | None:
-        inst = ACTIVE[0]
-        if inst is None or _INSIDE.get():
-            return None
-        try:
-            recorder = CallRecorder(inst, op, kwargs)
-            return recorder, recorder.prepare(kwargs)
-        except Exception as exc:
-            inst.tracker.health.error("record", exc)
-            return None
-
-    if op.is_async:
-        async def measured_async(*args: Any, **kwargs: Any) -> Any:
-            started = start(kwargs)
-            if started is None:
-                return await original(*args, **kwargs)
-            recorder, sent = started
-            token = _INSIDE.set(True)
-            try:
-                result = await original(*args, **sent)
-            except BaseException as exc:
-                recorder.failed(exc)
-                raise
-            finally:
-                _INSIDE.reset(token)
-            return _returned(result, recorder, kwargs)
-
-        return functools.wraps(original)(measured_async)
-
-    def measured(*args: Any, **kwargs: Any) -> Any:
-        started = start(kwargs)
-        if started is None:
-            return original(*args, **kwargs)
-        recorder, sent = started
-        token = _INSIDE.set(True)
-        try:
-            result = original(*args, **sent)
-        except BaseException as exc:
-            recorder.failed(exc)
-            raise
-        finally:
-            _INSIDE.reset(token)
-        return _returned(result, recorder, kwargs)
-
-    return functools.wraps(original)(measured)
-
-
-def _returned(result: Any, recorder: CallRecorder, kwargs: dict[str, Any]) -> Any:
+def _returned(result: Any, recorder: CallRecorder, kwargs: dict[str, Any], is_async: bool) -> Awaitable[None] | None:
+    """Record a response, or measure a stream in place as the caller reads it."""
     try:
         if kwargs.get("stream") is True:
             try:
@@ -107,31 +50,7 @@ def _returned(result: Any, recorder: CallRecorder, kwargs: dict[str, Any]) -> An
             recorder.returned(result)
     except Exception as exc:
         recorder.inst.tracker.health.error("record", exc)
-    return result
-
-
-class StreamMeasure:
-    """The timing and usage of one LiteLLM stream, ended once."""
-
-    __slots__ = ("ended", "recorder", "stream")
-
-    def __init__(self, recorder: CallRecorder) -> None:
-        self.recorder = recorder
-        self.stream: Stream = recorder.stream()
-        self.ended = False
-
-    def chunk(self, chunk: Any) -> bool:
-        """Observe one chunk; False when it is the usage chunk we asked for, kept from the caller."""
-        if self.recorder.ask_usage and hidden_usage_chunk(chunk):
-            take_usage(self.stream, chunk)
-            return False
-        self.stream.chunk(chunk)
-        return True
-
-    def end(self, exc: BaseException | None, complete: bool) -> None:
-        if not self.ended:
-            self.ended = True
-            end_stream(self.recorder, self.stream, exc, complete)
+    return None
 
 
 _CLASSES: dict[type, type] = {}
@@ -148,13 +67,9 @@ def _measured_class(cls: type) -> type:
         while True:
             try:
                 chunk = cls.__next__(self)  # type: ignore[attr-defined]
-            except StopIteration:
+            except BaseException as exc:  # StopIteration included: the measure knows an end from a failure
                 if measure is not None:
-                    measure.end(None, True)
-                raise
-            except BaseException as exc:
-                if measure is not None:
-                    measure.end(exc, False)
+                    measure.end(exc)
                 raise
             if measure is None or measure.chunk(chunk):
                 return chunk
@@ -164,13 +79,9 @@ def _measured_class(cls: type) -> type:
         while True:
             try:
                 chunk = await cls.__anext__(self)  # type: ignore[attr-defined]
-            except StopAsyncIteration:
-                if measure is not None:
-                    measure.end(None, True)
-                raise
             except BaseException as exc:
                 if measure is not None:
-                    measure.end(exc, False)
+                    measure.end(exc)
                 raise
             if measure is None or measure.chunk(chunk):
                 return chunk
@@ -178,7 +89,7 @@ def _measured_class(cls: type) -> type:
     def __del__(self: Any) -> None:
         measure = self.__dict__.get(_MEASURE)
         if measure is not None:
-            measure.end(GeneratorExit(), False)  # abandoned before its end: counted as cancelled
+            measure.end(GeneratorExit())  # abandoned before its end: counted as cancelled
         parent = getattr(cls, "__del__", None)
         if parent is not None:
             parent(self)

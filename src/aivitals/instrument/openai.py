@@ -31,7 +31,7 @@ def instrument(inst: Instrumentation, target: Any = None) -> list[str]:
             cls = getattr(module, prefix + class_name, None)
             if cls is None:
                 continue
-            op = Operation(operation, "openai", is_async=bool(prefix), ask_stream_usage=ask)
+            op = Operation(operation, "openai", is_async=bool(prefix), ask_stream_usage=ask, ask_in_extra_body=ask)
             owner = cls if target is None else resource_of(target, path, cls)
             if owner is not None and patch(inst, owner, "create", partial(stainless, op=op),
                                            instance=target is not None):
