@@ -13,7 +13,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from html import escape
 from pathlib import Path
@@ -391,3 +391,20 @@ def test_promql_strings_escape_quotes_backslashes_and_newlines() -> None:
     assert promql_string('a"b\\c\nd') == '"a\\"b\\\\c\\nd"'
     with pytest.raises(ValueError, match="not in the catalogue"):
         series_of("sum(aivitals_no_such_series_total{SEL})")
+
+
+@real
+def test_where_the_catalogue_labels_the_error_series_by_service_they_are_restricted(
+        prometheus: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The catalogue swapped in memory (the one seam): class and group series said to carry service. The store's
+    have no such label, so service a has none of them: the section says so, and the JSON has no zeros."""
+    import aivitals.report.scope as scope
+
+    labelled = {name: replace(m, labels=(SERVICE_LABEL, *m.labels)) if name in (
+        "aivitals_class_predictions_total", "aivitals_group_confusion_total") else m
+        for name, m in METRICS_BY_NAME.items()}
+    monkeypatch.setattr(scope, "METRICS_BY_NAME", labelled)
+    review = _review(prometheus, tmp_path, "a")
+    assert "error_analysis" not in review["json"]
+    assert "<h3>Error analysis</h3><p>No confusion-matrix or group series for service a in 2025-03.</p>" in (
+        review["html"])
