@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 from sklearn.metrics import confusion_matrix
@@ -52,3 +53,16 @@ def test_without_error_analysis_series_the_json_and_page_leave_it_out() -> None:
     assert "error_analysis" not in json.loads(json.dumps(bare.as_json()))
     assert "Error analysis" not in render(bare)
     assert "error_analysis" in review().as_json() and "Error analysis" in render(review())
+
+
+def test_error_analysis_read_over_all_services_says_so_in_the_json_and_under_the_section() -> None:
+    base = review()
+    assert base.errors is not None
+    mixed = base.__class__(**{**base.__dict__, "errors": replace(base.errors, all_services=True)})
+    assert mixed.as_json()["error_analysis"]["all_services"] is True
+    assert "all_services" not in base.as_json()["error_analysis"]
+    html = render(mixed)
+    performance = html[html.index('id="performance"'):html.index('id="operational"')]
+    assert "<h3>Error analysis<sup" in performance and "not support-assistant's alone: " in performance
+    assert "Error analysis.</p></section>" in performance  # the section's footnote, last
+    assert "<h3>Error analysis</h3>" in render(base)
