@@ -84,8 +84,18 @@ class Lease:
                 self._conn.close()
 
     def close(self) -> None:
-        """Give both locks back at once (closing the session), so another replica leads at its next try."""
+        """Give both locks back now, so another replica leads at its next try and this id can start again.
+
+        The locks are unlocked explicitly before the session closes: PostgreSQL drops a closed session's
+        locks only once its backend has noticed the disconnect and exited, and a replica restarted with
+        the same id in that moment would be refused as a duplicate.
+        """
         self._stop.set()
         self._thread.join(self.poll_seconds + 5)
         self._leader = False
+        if not (self._conn.closed or self._conn.broken):
+            try:
+                self._conn.execute("SELECT pg_advisory_unlock_all()")
+            except psycopg.Error as exc:  # the session is going anyway; its end releases them
+                log.warning("replica %s: could not unlock before closing: %s", self.replica, exc)
         self._conn.close()
