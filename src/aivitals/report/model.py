@@ -90,7 +90,7 @@ def build(prometheus: Prometheus, month: Month, now: datetime, service: str | No
     month.require_over(now)
     prometheus.check()
     scope = ServiceScope(service)
-    # any aivitals series of the service: those carrying its label (no label: not the service's evidence)
+    # coverage counts the series labelled with the service: a per-deployment series is no evidence of it
     sel = scope.matcher
     coverage = measure(prometheus, month, sel)
     require_data(coverage, month, service)

@@ -15,6 +15,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..catalogue import METRICS_BY_NAME, Figure
 from ..catalogue.promql import render
@@ -26,6 +27,7 @@ _SERIES = re.compile(r"(?<![\w:])(aivitals_[a-z0-9_]+)")
 _HISTOGRAM_PARTS = ("_bucket", "_sum", "_count")
 
 
+@lru_cache(maxsize=256)
 def series_of(query: str) -> frozenset[str]:
     """The catalogue series a PromQL query reads (a histogram's _bucket, _sum and _count fold to it)."""
     found: set[str] = set()
