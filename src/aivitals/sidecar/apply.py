@@ -82,7 +82,7 @@ class Applier:
     """Applies validated events; the writer wraps calls in one transaction per group."""
 
     def __init__(self, store: EventStore, ledger: Ledger, settings: Settings, hasher: Callable[[str], bytes],
-                 ids: Callable[[str], str]) -> None:
+                 ids: Callable[[str], bytes]) -> None:
         self.store = store
         self.ledger = ledger
         self.settings = settings
@@ -118,7 +118,7 @@ class Applier:
         stored as well. Consecutive predictions and activities go to the store
         in bulk.
         """
-        keys = {id(e): "e:" + self.ids(e.event_id) for e in events
+        keys = {id(e): b"e:" + self.ids(e.event_id) for e in events
                 if e.event_id is not None and e.kind not in _SELF_KEYED}
         unclaimed = self.store.claim(list(keys.values()), received) if keys else set()
         accepted, i, n = 0, 0, len(events)
@@ -269,11 +269,11 @@ class Applier:
     def _incident_event(self, e: Incident, received: float) -> bool:
         t = epoch(e.time, received)
         detected = epoch(e.detected_at, t) if e.detected_at is not None else None
-        return self.incident("api:" + self.ids(e.id), e.severity, API_SOURCE,
+        return self.incident(b"api:" + self.ids(e.id), e.severity, API_SOURCE,
                              epoch(e.occurred_at, t) if e.occurred_at is not None else None,
                              detected, epoch(e.resolved_at, t) if e.resolved_at is not None else None, t)
 
-    def incident(self, key: str, severity: str, source: str, occurred: float | None, detected: float | None,
+    def incident(self, key: bytes, severity: str, source: str, occurred: float | None, detected: float | None,
                  resolved: float | None, now: float) -> bool:
         """Open, update or resolve one incident; False when nothing changed."""
         led, row, changed = self.ledger, self.store.get_incident(key), False
@@ -302,7 +302,7 @@ class Applier:
 
     def alert(self, alert: AlertmanagerAlert, received: float) -> bool:
         """One alert of an Alertmanager notification: firing opens, resolved resolves, by fingerprint."""
-        key = "am:" + self.ids(alert.fingerprint)
+        key = b"am:" + self.ids(alert.fingerprint)
         starts = alert.startsAt
         label = alert.labels.get("severity", "").lower()
         severity = self._severity_map.get(label, self.settings.default_alert_severity)

@@ -1,8 +1,9 @@
 """The hashing key: where it lives (never in the store), and the keyed hashes made with it.
 
 User keys and every id an event carries (event ids, prediction ids, incident ids,
-alert fingerprints) reach the store only as HMAC-SHA256 under this key, so an id
-that happens to be an email address is not kept raw. The key itself lives outside
+alert fingerprints) reach the store only as keyed hashes under this key (HMAC-SHA256
+for user keys, keyed BLAKE2b for ids), so an id that happens to be an email address
+is not kept raw. The key itself lives outside
 the store, in ``$AIVITALS_USER_KEY_SECRET``, the ``user_key_secret`` setting, or a
 key file (``<store>.key`` unless ``user_key_secret_file`` says otherwise): whoever
 copies the database alone cannot recompute a guessable key's hash.
@@ -34,7 +35,9 @@ KEY_ENV = "AIVITALS_USER_KEY_SECRET"
 #: Where stores before 0.x kept the key; moved out on first start.
 LEGACY_META = "user_key_secret"
 _CHECK_META = "key_check"
+#: How the store holds ids: absent (raw, before ids were hashed), hex text, or 16-byte digests.
 _IDS_META = "ids_hashed"
+_IDS_HEX, _IDS_BINARY = b"1", b"2"
 _CHECK_TEXT = b"aivitals hashing key check v1"
 _BASE64 = "base64:"
 
@@ -116,10 +119,7 @@ def hashing_key(settings: Settings, store: EventStore) -> bytes:
         store.put_meta(_CHECK_META, expected)
         if legacy is not None:
             store.delete_meta(LEGACY_META)
-        migrate = store.get_meta(_IDS_META) is None
-        if migrate:
-            store.hash_ids(id_hasher(key))  # stores written before ids were hashed
-            store.put_meta(_IDS_META, b"1")
+        migrate = _migrate_ids(settings, store, key)
         store.commit()
     except BaseException:
         store.rollback()
@@ -129,24 +129,54 @@ def hashing_key(settings: Settings, store: EventStore) -> bytes:
     return key
 
 
+def _migrate_ids(settings: Settings, store: EventStore, key: bytes) -> bool:
+    """Bring the store's ids to 16-byte digests, inside the caller's transaction; True when raw ids were hashed.
+
+    Idempotent through the meta value committed with the ids: an event acknowledged before
+    the upgrade is found by its digest after it, so its retry is still a duplicate.
+    """
+    held = store.get_meta(_IDS_META)
+    if held == _IDS_BINARY:
+        return False
+    if held is None:
+        store.hash_ids(id_hasher(key))  # stores written before ids were hashed
+    elif held == _IDS_HEX:
+        store.binary_ids()  # stores written while ids were hex text
+    else:
+        raise SettingsError(f"the store {store_name(settings)} holds ids in a form this aivitals does not know "
+                            "(written by a newer version): upgrade this sidecar")
+    store.put_meta(_IDS_META, _IDS_BINARY)
+    return held is None
+
+
 def user_hasher(key: bytes) -> Callable[[str], bytes]:
-    """HMAC-SHA256 of a user key: stable per key, useless without it."""
+    """HMAC-SHA256 of a user key: stable per key, useless without it.
+
+    Each call copies an HMAC already keyed, rather than keying a new one: half the cost (0.8 against 1.4 µs).
+    """
+    keyed = hmac.new(key, digestmod="sha256")
 
     def digest(user: str) -> bytes:
-        return hmac.digest(key, user.encode("utf-8"), hashlib.sha256)
+        mac = keyed.copy()
+        mac.update(user.encode("utf-8"))
+        return mac.digest()
 
     return digest
 
 
-def id_hasher(key: bytes) -> Callable[[str], str]:
-    """An id as 32 hex digits of keyed BLAKE2b under the key, apart from user keys (its own personalisation).
+def id_hasher(key: bytes) -> Callable[[str], bytes]:
+    """An id as 16 bytes of keyed BLAKE2b under the key, apart from user keys (its own personalisation).
 
-    Keyed BLAKE2b is a MAC like HMAC-SHA256 and a third of its cost here (0.5 against 1.5 µs), which counts:
-    every event id and prediction id is hashed on the writer thread.
+    Keyed BLAKE2b is a MAC like HMAC-SHA256 and cheaper; copying one already keyed halves it again
+    (0.3 against 0.6 µs), which counts: every event id and prediction id is hashed on the writer thread.
+    Bytes, not hex: half the size in the store's unique indexes, which hashed (random) ids make costly.
     """
     mac_key = hashlib.sha256(b"aivitals ids:" + key).digest()  # any key length, 32 bytes for BLAKE2b
+    keyed = hashlib.blake2b(key=mac_key, digest_size=16, person=b"aivitals-ids")
 
-    def digest(value: str) -> str:
-        return hashlib.blake2b(value.encode("utf-8"), key=mac_key, digest_size=16, person=b"aivitals-ids").hexdigest()
+    def digest(value: str) -> bytes:
+        mac = keyed.copy()
+        mac.update(value.encode("utf-8"))
+        return mac.digest()
 
     return digest

@@ -50,6 +50,9 @@ __all__ = ["LOCK_SPACE", "SCHEMA_VERSION", "PostgresStore", "connect", "is_postg
 _AGE_CHECK_SECONDS = 5.0
 _TABLES = ("predictions", "users", "seen", "evicted")
 _PLACEHOLDER = float("inf")
+#: The columns holding ids (table, column, whether its values start with their kind: ``e:``, ``api:``).
+_ID_COLUMNS = (("predictions", "id", False), ("evicted", "id", False), ("seen", "key", True),
+               ("incidents", "id", True))
 
 
 def _json(value: object) -> str:
@@ -161,16 +164,34 @@ class PostgresStore:
     def scrub(self) -> None:
         """Nothing to scrub: a PostgreSQL store never held the legacy key or raw ids."""
 
-    def hash_ids(self, hash_id: Callable[[str], str]) -> None:
-        """Replace every stored id by its keyed hash; a new database has none, so this is cheap."""
+    def hash_ids(self, hash_id: Callable[[str], bytes]) -> None:
+        """Replace every stored raw id by its keyed hash; a new database has none, so this is cheap."""
+        self._bytea_ids("convert_to({c}, 'UTF8')")
         cur = self._db.cursor()
-        for table, column, prefixed in (("predictions", "id", False), ("evicted", "id", False),
-                                        ("seen", "key", True), ("incidents", "id", True)):
+        for table, column, prefixed in _ID_COLUMNS:
             pairs = []
             for (old,) in cur.execute(f"SELECT {column} FROM {table}").fetchall():
-                head, sep, tail = old.partition(":") if prefixed else ("", "", old)
-                pairs.append((head + sep + hash_id(tail), old))
+                raw = bytes(old).decode("utf-8")
+                head, sep, tail = raw.partition(":") if prefixed else ("", "", raw)
+                pairs.append(((head + sep).encode("ascii") + hash_id(tail), old))
             cur.executemany(f"UPDATE {table} SET {column}=%s WHERE {column}=%s", pairs)
+
+    def binary_ids(self) -> None:
+        """Turn ids stored as hex text (a version 1 database) into bytea holding the same digests.
+
+        One ALTER per column, in the startup transaction (which holds the startup lock, and
+        takes each table's exclusive lock until it commits): it is all done, or not at all.
+        """
+        self._bytea_ids("convert_to(left({c}, -32), 'UTF8') || decode(right({c}, 32), 'hex')")  # 32 hex digits
+
+    def _bytea_ids(self, using: str) -> None:
+        """Change each id column still of type text to bytea, its values through ``using`` (``{c}``: the column)."""
+        for table, column, _ in _ID_COLUMNS:
+            row = self._db.execute("SELECT data_type FROM information_schema.columns WHERE table_schema ="
+                                   " current_schema() AND table_name=%s AND column_name=%s", (table, column)).fetchone()
+            if row is not None and row[0] == "text":
+                self._db.execute(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE bytea USING "
+                                 + using.format(c=column))
 
     def load_series(self) -> dict[str, list[float]]:
         with failing_as_store_error("loading the counters"):
@@ -186,17 +207,17 @@ class PostgresStore:
                     [(self.replica, key, json.dumps(values)) for key, values in sorted(series.items())])
 
     # --- events -----------------------------------------------------------------------------
-    def claim(self, keys: Sequence[str], received: float) -> set[str]:
+    def claim(self, keys: Sequence[bytes], received: float) -> set[bytes]:
         """Record event ids; those not seen before by any replica (sorted, so two replicas lock in one order)."""
         rows = self._db.execute(
-            "INSERT INTO seen(key, received) SELECT k, %s FROM unnest(%s::text[]) AS k ORDER BY k"
+            "INSERT INTO seen(key, received) SELECT k, %s FROM unnest(%s::bytea[]) AS k ORDER BY k"
             " ON CONFLICT (key) DO NOTHING RETURNING key", (received, sorted(set(keys)))).fetchall()
         self._delta["seen"] += len(rows)
-        return {k for (k,) in rows}
+        return {bytes(k) for (k,) in rows}
 
     def add_predictions(self, rows: Sequence[PredictionRow]) -> list[bool]:
         """Store predictions; False for an id already stored (by any replica, or earlier in ``rows``)."""
-        first: dict[str, PredictionRow] = {}
+        first: dict[bytes, PredictionRow] = {}
         for r in rows:
             first.setdefault(r.id, r)
         todo = sorted(first.values(), key=lambda r: r.id)
@@ -206,9 +227,9 @@ class PostgresStore:
                                                r.score, r.confidence, _dumps(r.positive_class),
                                                json.dumps(r.groups) if r.groups else None), strict=True):
                 column.append(value)
-        inserted = {k for (k,) in self._db.execute(
+        inserted = {bytes(k) for (k,) in self._db.execute(
             "INSERT INTO predictions(id, model, time, received, predicted, positive, score, confidence,"
-            " positive_class, groups) SELECT * FROM unnest(%s::text[], %s::text[], %s::float8[], %s::float8[],"
+            " positive_class, groups) SELECT * FROM unnest(%s::bytea[], %s::text[], %s::float8[], %s::float8[],"
             " %s::text[], %s::bool[], %s::float8[], %s::float8[], %s::text[], %s::text[])"
             " ON CONFLICT (id) DO NOTHING RETURNING id", columns).fetchall()}
         self._delta["predictions"] += len(inserted)
@@ -218,7 +239,7 @@ class PostgresStore:
             inserted.discard(r.id)  # a repeat of the id later in rows is a duplicate
         return fresh
 
-    def get_prediction(self, prediction_id: str) -> PredictionRow | None:
+    def get_prediction(self, prediction_id: bytes) -> PredictionRow | None:
         row = self._db.execute(
             "SELECT model, time, received, predicted, positive, score, confidence, positive_class, groups,"
             " labelled_at FROM predictions WHERE id=%s FOR UPDATE", (prediction_id,)).fetchone()
@@ -230,11 +251,11 @@ class PostgresStore:
             None if positive_class is None else json.loads(positive_class),
             json.loads(groups) if groups else {}, labelled_at is not None)
 
-    def evicted_model(self, prediction_id: str) -> str | None:
+    def evicted_model(self, prediction_id: bytes) -> str | None:
         row = self._db.execute("SELECT model FROM evicted WHERE id=%s", (prediction_id,)).fetchone()
         return None if row is None else str(row[0])
 
-    def label_prediction(self, prediction_id: str, labelled_at: float, actual_positive: bool | None) -> None:
+    def label_prediction(self, prediction_id: bytes, labelled_at: float, actual_positive: bool | None) -> None:
         self._db.execute("UPDATE predictions SET labelled_at=%s, actual_positive=%s WHERE id=%s",
                          (labelled_at, actual_positive, prediction_id))
 
@@ -265,12 +286,12 @@ class PostgresStore:
                 ([r.key for r in ordered], [r.first_seen for r in ordered], [r.last_seen for r in ordered],
                  [r.valued_at for r in ordered]))
 
-    def get_incident(self, incident_id: str) -> IncidentRow | None:
+    def get_incident(self, incident_id: bytes) -> IncidentRow | None:
         sql = ("SELECT severity, source, occurred, detected, resolved, updated FROM incidents WHERE id=%s"
                " FOR UPDATE")
         row = self._db.execute(sql, (incident_id,)).fetchone()
         if row is None:
-            self._lock_key("incident", incident_id)
+            self._lock_key("incident", incident_id.hex())
             row = self._db.execute(sql, (incident_id,)).fetchone()
         return None if row is None else IncidentRow(incident_id, *row)
 
@@ -282,7 +303,7 @@ class PostgresStore:
             " resolved=excluded.resolved, updated=excluded.updated",
             (row.id, row.severity, row.source, row.occurred, row.detected, row.resolved, row.updated))
 
-    def delete_incident(self, incident_id: str) -> None:
+    def delete_incident(self, incident_id: bytes) -> None:
         self._db.execute("DELETE FROM incidents WHERE id=%s", (incident_id,))
 
     # --- retention ----------------------------------------------------------------------------

@@ -15,7 +15,9 @@ import psycopg
 from .store_contract import StoreError
 
 #: Version of the tables below; a database written by a newer sidecar is refused, never rewritten.
-SCHEMA_VERSION = 1
+#: 2: ids are bytea (16-byte digests); a version 1 database's text ids are converted at start
+#: (``PostgresStore.binary_ids``, in the startup transaction) and a version 1 sidecar refuses it.
+SCHEMA_VERSION = 2
 _VERSION_META = "schema_version"
 #: First key of every advisory lock aivitals takes ("aivi"), so it cannot collide with an application's.
 LOCK_SPACE = 0x61697669
@@ -28,21 +30,21 @@ CREATE TABLE IF NOT EXISTS series(replica text NOT NULL, key text NOT NULL, data
     PRIMARY KEY (replica, key));
 CREATE TABLE IF NOT EXISTS row_counts(replica text NOT NULL, tbl text NOT NULL, n bigint NOT NULL,
     PRIMARY KEY (replica, tbl));
-CREATE TABLE IF NOT EXISTS seen(seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, key text NOT NULL UNIQUE,
+CREATE TABLE IF NOT EXISTS seen(seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, key bytea NOT NULL UNIQUE,
     received double precision NOT NULL);
 CREATE INDEX IF NOT EXISTS seen_received ON seen(received);
-CREATE TABLE IF NOT EXISTS predictions(seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, id text NOT NULL UNIQUE,
+CREATE TABLE IF NOT EXISTS predictions(seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, id bytea NOT NULL UNIQUE,
     model text NOT NULL, time double precision NOT NULL, received double precision NOT NULL, predicted text NOT NULL,
     positive boolean, score double precision, confidence double precision, positive_class text, groups text,
     labelled_at double precision, actual_positive boolean);
 CREATE INDEX IF NOT EXISTS predictions_received ON predictions(received);
 CREATE INDEX IF NOT EXISTS predictions_labelled ON predictions(labelled_at) WHERE labelled_at IS NOT NULL;
-CREATE TABLE IF NOT EXISTS evicted(seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, id text NOT NULL UNIQUE,
+CREATE TABLE IF NOT EXISTS evicted(seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, id bytea NOT NULL UNIQUE,
     model text NOT NULL);
 CREATE TABLE IF NOT EXISTS users(key bytea PRIMARY KEY, first_seen double precision NOT NULL,
     last_seen double precision NOT NULL, valued_at double precision);
 CREATE INDEX IF NOT EXISTS users_last_seen ON users(last_seen);
-CREATE TABLE IF NOT EXISTS incidents(id text PRIMARY KEY, severity text NOT NULL, source text NOT NULL,
+CREATE TABLE IF NOT EXISTS incidents(id bytea PRIMARY KEY, severity text NOT NULL, source text NOT NULL,
     occurred double precision, detected double precision, resolved double precision,
     updated double precision NOT NULL);
 """
