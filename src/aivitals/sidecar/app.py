@@ -131,6 +131,7 @@ class Sidecar:
             self._closed = True
             self.writer.stop()
             self.evaluations.close()  # what is still being evaluated was not acknowledged: its commit gets a 503
+            self.derived.close()
             self.store.close()
             self._release_lease()
 

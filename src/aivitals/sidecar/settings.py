@@ -104,7 +104,8 @@ class Settings:
     default_alert_severity: str = "medium"
     #: Windows for ROC-AUC and log loss over stored labelled scores.
     quality_windows: tuple[str, ...] = ("1d", "7d", "30d")
-    #: How long computed gauges (AUC, active users) are cached between scrapes.
+    #: How long computed gauges (AUC, active users) are kept; stale ones are recomputed in the background
+    #: (0: in every scrape).
     derived_refresh_seconds: float = 10.0
     access_log: bool = False
 
