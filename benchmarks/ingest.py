@@ -8,6 +8,14 @@ the ratio between the two is the price of a durable, exactly-once acknowledgemen
 events of new user keys and predictions with retention bounds and reports the
 server's RSS. The last line printed is one JSON object.
 
+A store phase runs the writer's path in this process (the applier and a SQLite
+store, one transaction per 1,000 events, as the writer commits a group) twice over
+the same predictions and activities: with ids and user keys under the keyed hashes
+(keys.py), and with them unhashed, as they were before ids were hashed (the
+baseline). ``store_hashed_over_raw_cpu`` is the CPU the hashes cost per event:
+hashed ids land at random in the unique indexes where the client's time-ordered
+ids were appended.
+
     PYTHONPATH=src python benchmarks/ingest.py [--quick]
 """
 
@@ -216,6 +224,66 @@ def _metric(text: str, name: str, labels: str) -> float:
     return 0.0
 
 
+# --- the store phase (in this process) --------------------------------------------------------------
+def _store_batches(batches: int, size: int) -> list[tuple[str, bytes]]:
+    """Bodies of predictions and activities with time-ordered ids, as the client makes them (client.py)."""
+    bodies: list[tuple[str, bytes]] = []
+    base = time.time_ns()
+    for b in range(batches):
+        ids = [f"{base + b * size + i:016x}{i:016x}" for i in range(size)]
+        bodies.append(("prediction", ("[" + ",".join(f'{{"id":"{k}","model":"m","score":0.{i % 10}}}'
+                                                    for i, k in enumerate(ids)) + "]").encode()))
+        bodies.append(("activity", ("[" + ",".join(f'{{"event_id":"a{k}","user":"user-{k[-8:]}{b}"}}'
+                                                  for k in ids) + "]").encode()))
+    return bodies
+
+
+def _store_cpu(tmp: Path, name: str, bodies: list[tuple[str, bytes]], bound: int, hashed: bool) -> float:
+    """CPU seconds of applying and committing ``bodies`` into a new store, one transaction each."""
+    from aivitals.sidecar.app import retention_from
+    from aivitals.sidecar.apply import Applier
+    from aivitals.sidecar.keys import id_hasher, user_hasher
+    from aivitals.sidecar.ledger import Ledger
+    from aivitals.sidecar.settings import Settings
+    from aivitals.sidecar.store import SQLiteStore
+    from aivitals.sidecar.validate import Parser
+
+    settings = Settings(store=tmp / f"{name}.db", prediction_max_count=bound, user_max_count=bound,
+                        dedup_max_count=bound)
+    store, ledger, key = SQLiteStore(settings.store, retention_from(settings)), Ledger(), os.urandom(32)
+    ids, users = (id_hasher(key), user_hasher(key)) if hashed else (str.encode, str.encode)
+    applier = Applier(store, ledger, settings, users, ids)
+    parsers = {kind: Parser(settings, kind) for kind in ("prediction", "activity")}
+    events = [parsers[kind].parse(body, "application/json", time.time()) for kind, body in bodies]
+    start = time.process_time()
+    for batch in events:
+        now = time.time()
+        store.begin()
+        store.evict(now)
+        with store.isolated():
+            applier.apply(batch, now)
+        store.evict(now)
+        store.save_series(ledger.take_dirty())
+        store.commit()
+    cpu = time.process_time() - start
+    store.close()
+    return cpu
+
+
+def store_phase(tmp: Path, events: int) -> dict[str, float]:
+    """Hashed against raw ids over the same events, alternated twice so drifting load hits both alike."""
+    size = 1000
+    bodies = _store_batches(max(1, events // (2 * size)), size)
+    cpu = {"raw": 0.0, "hashed": 0.0}
+    for round_ in range(2):
+        for mode in ("raw", "hashed"):
+            cpu[mode] += _store_cpu(tmp, f"store-{mode}-{round_}", bodies, events // 10, mode == "hashed")
+    n = 2 * len(bodies) * size
+    return {"store_events": n // 2, "store_raw_events_per_cpu_second": round(n / cpu["raw"]),
+            "store_hashed_events_per_cpu_second": round(n / cpu["hashed"]),
+            "store_hashed_over_raw_cpu": round(cpu["hashed"] / cpu["raw"], 3)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command")
@@ -257,6 +325,13 @@ def main() -> None:
                     results[f"{label}_{name}_events_per_cpu_second"] = round(per_cpu)
         results["single_durable_over_bare"] = round(
             results["single_durable_events_per_second"] / results["single_bare_events_per_second"], 3)
+        results["batch1000_durable_cpu_over_bare"] = round(  # CPU per durable event, bare endpoint's = 1
+            results["batch1000_bare_events_per_cpu_second"] / results["batch1000_durable_events_per_cpu_second"], 3)
+        store = store_phase(Path(tmp), fill_events // 2)
+        results.update(store)
+        print(f"store     {store['store_events']:,} events through the writer's path: "
+              f"{store['store_hashed_events_per_cpu_second']:,} per CPU-second with hashed ids, "
+              f"{store['store_raw_events_per_cpu_second']:,} unhashed ({store['store_hashed_over_raw_cpu']}x the CPU)")
 
         bound = fill_events // 10
         config = {"prediction_max_count": bound, "user_max_count": bound, "dedup_max_count": bound}

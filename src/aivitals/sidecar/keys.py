@@ -3,10 +3,10 @@
 User keys and every id an event carries (event ids, prediction ids, incident ids,
 alert fingerprints) reach the store only as keyed hashes under this key (HMAC-SHA256
 for user keys, keyed BLAKE2b for ids), so an id that happens to be an email address
-is not kept raw. The key itself lives outside
-the store, in ``$AIVITALS_USER_KEY_SECRET``, the ``user_key_secret`` setting, or a
-key file (``<store>.key`` unless ``user_key_secret_file`` says otherwise): whoever
-copies the database alone cannot recompute a guessable key's hash.
+is not kept raw. The key itself lives outside the store, in ``$AIVITALS_USER_KEY_SECRET``,
+the ``user_key_secret`` setting, or a key file (``<store>.key`` unless
+``user_key_secret_file`` says otherwise): whoever copies the database alone cannot
+recompute a guessable key's hash.
 
 The store keeps a check value (an HMAC of a fixed text, which reveals nothing
 about the key), so a missing or different key is an error at start rather than
