@@ -239,3 +239,17 @@ def test_a_postgresql_database_written_with_hex_ids_is_converted_at_start(tmp_pa
             assert kind == "bytea", table
             after = {bytes(v) for (v,) in db.execute(f"SELECT {column} FROM {table}")}
             assert before[table, column] <= after and not any(b"jane" in v for v in after), table
+
+
+def test_the_ingest_benchmarks_store_phase_runs_small_and_its_hashed_stores_hold_no_raw_id(tmp_path: Path) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    try:
+        import ingest
+    finally:
+        sys.path.pop(0)
+    result = ingest.store_phase(tmp_path, 4000)
+    assert result["store_events"] == 4000 and result["store_hashed_over_raw_cpu"] > 0
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("store-raw-*.db*"))
+    hashed = b"".join(p.read_bytes() for p in tmp_path.glob("store-hashed-*.db*"))
+    assert raw.count(b"user-") >= 100  # the check below can see a raw id
+    assert b"user-" not in hashed
