@@ -244,3 +244,55 @@ def test_a_decorated_generator_sees_streamed_refusals(tracker, registry, client)
 
     list(ask())
     assert sample(registry, "aivitals_requests_total", outcome="refused") == 1
+
+
+@pytest.fixture(params=["json", "objects"])
+def chunks_read_as(request: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Streams read as each chunk's JSON (the client stand-in), or as the built chunks (a client laid out otherwise)."""
+    if request.param == "objects":
+        from aivitals.instrument import _stream
+
+        monkeypatch.setattr(_stream, "ChunkReader", lambda client, measure: client)
+    return str(request.param)
+
+
+def test_a_default_stream_counts_every_token_kind_and_refusals_either_way_it_is_read(
+        chunks_read_as, instrumented, registry, client):
+    stream = client.chat.completions.create(model="gpt-4o-mini", stream=True,
+                                            messages=[{"role": "user", "content": "CACHEWRITE THINK"}])
+    chunks = list(stream)
+    assert len(chunks) == 5 and all(chunk.choices for chunk in chunks)  # the usage chunk is kept back
+    assert [tokens(registry, kind) for kind in ("input", "output", "cached_input", "cache_creation", "reasoning")] == [
+        PROMPT, COMPLETION, CACHED, WRITTEN, REASONING]
+    assert cost(registry) == pytest.approx(expected_cost(Usage(PROMPT, COMPLETION, CACHED, WRITTEN, REASONING)))
+    list(client.chat.completions.create(model="gpt-4o-mini", stream=True,
+                                        messages=[{"role": "user", "content": "REFUSE"}]))
+    assert sample(registry, "aivitals_requests_total", outcome="refused") == 1
+    assert sample(registry, "aivitals_requests_total", outcome="ok") == 1
+    assert sample(registry, "aivitals_time_to_first_chunk_seconds_count", model="gpt-4o-mini") == 2
+
+
+def test_the_usage_chunk_aivitals_asks_for_is_never_built_by_the_client(instrumented, registry, client, server):
+    built: list[Any] = []
+    build = client._process_response_data
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        built.append(kwargs.get("data"))
+        return build(*args, **kwargs)
+
+    client._process_response_data = counting  # the client's own builder, watched on this one client
+    list(client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True))
+    assert len(built) == 5 and all(data["choices"] for data in built)
+    assert server.requests[-1][1]["stream_options"] == {"include_usage": True}
+    assert tokens(registry, "input") == PROMPT
+    list(client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True,
+                                        stream_options={"include_usage": True}))
+    assert len(built) == 11, "a usage chunk the caller asked for is built and given to the caller"
+
+
+def test_the_callers_own_extra_body_is_sent_with_the_usage_request(instrumented, registry, client, server):
+    list(client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True,
+                                        extra_body={"user_tag": "kept"}))
+    body = server.requests[-1][1]
+    assert body["user_tag"] == "kept" and body["stream_options"] == {"include_usage": True}
+    assert tokens(registry, "input") == PROMPT

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .._series import CallState
 from ..call import Stream, classify
 from ..track import Track
 
@@ -56,13 +57,19 @@ class Instrumentation:
         """Record into ``tracker`` from now on (the last ``instrument`` call's tracker wins)."""
         self.tracker = tracker
         self.clock = tracker.clock
-        self._tracks: dict[tuple[str, str | None], Track] = {}
+        self._tracks: dict[tuple[str, str | None, str | None], Track] = {}
 
-    def track(self, operation: str, provider: str | None) -> Track:
-        """The model-less Track of one (operation, provider): the model comes with each call."""
-        found = self._tracks.get((operation, provider))
+    def track(self, operation: str, provider: str | None, model: str | None) -> Track:
+        """The Track of one (operation, provider, model): its series is resolved once, not on every call.
+
+        Model None (a request without one), or more models than ``MAX_TRACKS``: the
+        model-less Track, whose calls each carry their model and resolve their series.
+        """
+        found = self._tracks.get((operation, provider, model))
         if found is None:
-            found = self._tracks[(operation, provider)] = Track(self.tracker, None, operation, provider, None)
+            if model is not None and len(self._tracks) >= MAX_TRACKS:
+                return self.track(operation, provider, None)
+            found = self._tracks[(operation, provider, model)] = Track(self.tracker, model, operation, provider, None)
         return found
 
     def restore(self) -> None:
@@ -78,6 +85,8 @@ class Instrumentation:
         self.patches.clear()
 
 
+#: Tracks one instrumentation keeps (one per operation, provider and request model), at most.
+MAX_TRACKS = 256
 #: The instrumentation wrappers record into; None once uninstrumented.
 ACTIVE: list[Instrumentation | None] = [None]
 #: Attribute set on every wrapper we install, naming the original it wraps.
@@ -157,16 +166,16 @@ class CallRecorder:
         self.ask_usage = True
         return sent
 
-    def _track(self) -> Track:
-        return self.inst.track(self.op.operation, self.provider)
+    def _track(self) -> tuple[Track, str | None]:
+        """The Track to record into, and the model the call's state must name (None: the Track names it)."""
+        track = self.inst.track(self.op.operation, self.provider, self.model)
+        return track, (self.model if track.model is None else None)
 
     def failed(self, exc: BaseException) -> None:
         try:
-            track = self._track()
+            track, model = self._track()
             outcome, error_type = classify(exc)
-            from .._series import CallState
-
-            state = CallState(outcome=outcome, error_type=error_type, model=self.model)
+            state = CallState(outcome=outcome, error_type=error_type, model=model)
             track.record_state(self.inst.clock() - self.start, state)
         except Exception as own:
             self.inst.tracker.health.error("record", own)
@@ -174,16 +183,16 @@ class CallRecorder:
     def returned(self, response: Any, unmetered: str | None = None) -> None:
         """A complete response: usage, refusal and model are read from it at fold time."""
         try:
-            from .._series import CallState
-
-            state = CallState(response=response, model=self.model, unmetered=unmetered or self.unmetered)
-            self._track().record_state(self.inst.clock() - self.start, state)
+            track, model = self._track()
+            state = CallState(response=response, model=model, unmetered=unmetered or self.unmetered)
+            track.record_state(self.inst.clock() - self.start, state)
         except Exception as exc:
             self.inst.tracker.health.error("record", exc)
 
     def stream(self) -> Stream:
         """A stream timer started when the request was, for chunks that arrive later."""
-        stream = Stream(self._track())
+        track, model = self._track()
+        stream = Stream(track)
         stream.start = self.start
-        stream.state.model = self.model
+        stream.state.model = model
         return stream

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
-from ..call import Stream
 from ..usage import Usage, chunk_model, chunk_refused, usage_from, usage_of_chunk
 from ._core import CallRecorder
 
@@ -23,25 +22,26 @@ _HIDDEN = object()
 
 
 class StreamMeasure:
-    """One measured stream: its Stream timer and state, and whether its current chunk was read as JSON."""
+    """One measured stream: its Stream timer and state, and the last chunk built from JSON it read."""
 
-    __slots__ = ("ended", "hide", "read_as_json", "recorder", "stream")
+    __slots__ = ("built", "ended", "hide", "recorder", "state", "stream", "unnamed")
 
     def __init__(self, recorder: CallRecorder) -> None:
         self.recorder = recorder
-        self.stream: Stream = recorder.stream()
+        stream = self.stream = recorder.stream()
+        self.state = stream.state
         self.hide = recorder.ask_usage  # the usage chunk is ours: the caller did not ask for it
-        self.read_as_json = False
+        self.unnamed = stream.state.model is None and stream.track.model is None  # the chunks name the model
+        self.built: Any = _HIDDEN  # the chunk the client built from the JSON read last (none yet)
         self.ended = False
 
     def chunk(self, chunk: Any) -> bool:
-        """Time one chunk the client yields; False for the usage chunk kept from the caller."""
+        """Time and read a chunk the reader did not see (LiteLLM's; a client laid out otherwise), as the built object.
+
+        False: the usage chunk kept from the caller.
+        """
         if chunk is _HIDDEN:
             return False
-        if self.read_as_json:  # already read, as the dict the client built this chunk from
-            self.read_as_json = False
-            self.stream.chunk(None)  # the timing alone
-            return True
         if self.hide and hidden_usage_chunk(chunk):
             self._take_usage(usage_of_chunk, chunk)
             return False
@@ -49,25 +49,42 @@ class StreamMeasure:
         return True
 
     def read_json(self, data: dict[str, Any]) -> bool:
-        """Read one chunk's JSON before the client builds it; False: the usage chunk to keep back."""
+        """Time and read one chunk's JSON as it arrives, before it is built; False: the usage chunk to keep back.
+
+        The work of every chunk of a stream, so it reads only what can change from
+        chunk to chunk (usage where a chunk carries it, the refusal marks, the model
+        until one is named), in this one call.
+        """
         try:
+            state = self.state
             usage = data.get("usage")
             choices = data.get("choices")
             if usage is not None:
-                if self.hide and choices == []:
+                if choices == []:  # OpenAI's last chunk: read at fold time, as a complete response is
+                    state.response = data
+                    if self.hide:
+                        return False
+                else:
                     self._take_usage(usage_from, usage)
-                    return False
-                self._take_usage(usage_from, usage)
             elif choices is None:  # Anthropic's and the Responses API's events carry it one level down
                 self._take_usage(usage_of_chunk, data)
-            state = self.stream.state
-            if not state.refused and _refused(data, choices):
-                state.refused = True
-            if state.model is None and self.stream.track.model is None:
+            if not state.refused:
+                first: Any = choices[0] if choices and type(choices) is list else None
+                delta = first.get("delta") if type(first) is dict else None
+                if type(delta) is dict:  # an OpenAI chat chunk: chunk_refused's rule, read off the dicts
+                    state.refused = bool(delta.get("refusal")) or first.get("finish_reason") == "content_filter"
+                else:
+                    state.refused = chunk_refused(data)
+            if self.unnamed:
                 state.model = chunk_model(data)
+                self.unnamed = state.model is None
+            stream = self.stream  # Stream.chunk's timing, one call fewer on every chunk
+            stream.last = now = stream.clock()
+            if stream.first is None:
+                stream.first = now
+            stream.chunks += 1
         except Exception as exc:
             self.stream.track.tracker.health.error("stream", exc)
-        self.read_as_json = True
         return True
 
     def _take_usage(self, read: Callable[[Any], Usage | None], value: Any) -> None:
@@ -92,21 +109,11 @@ class StreamMeasure:
             exc = None
         try:
             state = self.stream.state
-            if state.usage is None and state.unmetered is None:
+            if state.usage is None and state.response is None and state.unmetered is None:
                 state.unmetered = self.recorder.unmetered or ("no_usage" if exc is None else "stream_incomplete")
             self.stream.done(exc)
         except Exception as own:
             self.recorder.inst.tracker.health.error("stream", own)
-
-
-def _refused(data: dict[str, Any], choices: Any) -> bool:
-    """``chunk_refused`` of a chunk's JSON, an OpenAI chat chunk's first choice read directly (the usual case)."""
-    if choices and type(choices) is list:
-        first = choices[0]
-        delta = first.get("delta") if type(first) is dict else None
-        if type(delta) is dict:
-            return bool(delta.get("refusal")) or first.get("finish_reason") == "content_filter"
-    return chunk_refused(data)
 
 
 def hidden_usage_chunk(chunk: Any) -> bool:
@@ -120,6 +127,8 @@ def hidden_usage_chunk(chunk: Any) -> bool:
 class ChunkReader:
     """A client as its own stream sees it: each chunk's JSON goes to ``measure.read_json`` before it is built.
 
+    The chunk built from it is kept as ``measure.built``, so the stream's iterator knows it for one already read.
+
     Everything else the stream asks of its client is the client's own (``__getattr__``).
     """
 
@@ -131,9 +140,12 @@ class ChunkReader:
 
         def process(*args: Any, **kwargs: Any) -> Any:
             data = kwargs.get("data")
-            if type(data) is dict and not measure.read_json(data):
+            if type(data) is not dict:
+                return build(*args, **kwargs)
+            if not measure.read_json(data):
                 return _HIDDEN
-            return build(*args, **kwargs)
+            built = measure.built = build(*args, **kwargs)
+            return built
 
         self._process_response_data = process
 
@@ -145,7 +157,7 @@ def measured(iterator: Iterator[Any], measure: StreamMeasure) -> Iterator[Any]:
     """Yield the stream's chunks unchanged, timing each; the usage chunk we asked for is kept back."""
     try:
         for chunk in iterator:
-            if measure.chunk(chunk):
+            if chunk is measure.built or measure.chunk(chunk):  # read as JSON already, or read now
                 yield chunk
     except BaseException as exc:  # a failure, or GeneratorExit: the caller let the stream go
         measure.end(exc)
@@ -157,7 +169,7 @@ async def measured_async(iterator: AsyncIterator[Any], measure: StreamMeasure) -
     """``measured`` for async streams."""
     try:
         async for chunk in iterator:
-            if measure.chunk(chunk):
+            if chunk is measure.built or measure.chunk(chunk):
                 yield chunk
     except BaseException as exc:
         measure.end(exc)
