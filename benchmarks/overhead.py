@@ -11,9 +11,9 @@ HTTP library's ``MockTransport`` (no network, no server: only the client and the
 instrumentation cost): the bare client, ``aivitals.instrument(client)``, and
 OpenLIT's instrumentation of the same call (OpenAI instrumentor only, traces and
 metrics to in-memory readers, pricing from a local file, no message content).
-Three calls: plain; a default stream, for which aivitals asks for usage (OpenLIT
-does not, and estimates tokens), so its overhead includes the client parsing one
-more chunk (``client_bare_usage_chunk_us``); a stream that asks for usage itself.
+Three calls: plain; a default stream, for which aivitals asks for usage (OpenLIT estimates tokens), so its
+overhead includes the client decoding one more SSE event, never built into a chunk (``client_bare_usage_chunk_us``:
+what asking costs a caller who does it itself); a stream that asks for usage itself.
 Missing packages (``pip install 'aivitals[bench]'``) are said in the JSON.
 All in one run; the last line is one JSON object.
 """
@@ -347,7 +347,7 @@ def client_figures(blocks: int, block: int) -> dict[str, Any]:
         if baseline is not None:
             figures[f"ratio_client_{kind}_aivitals_vs_openlit"] = (
                 figures[f"client_aivitals_{kind}_overhead_us"] / figures[f"client_openlit_{kind}_overhead_us"])
-    # What the client itself spends on the usage a default stream is asked for (aivitals' stream overhead includes it).
+    # What the client spends on usage a caller asks for itself (aivitals asks more cheaply: see the docstring).
     figures["client_bare_usage_chunk_us"] = statistics.median(
         u - b for u, b in zip(times["bare_stream_usage"], times["bare_stream"], strict=True))
     return figures

@@ -296,3 +296,16 @@ def test_the_callers_own_extra_body_is_sent_with_the_usage_request(instrumented,
     body = server.requests[-1][1]
     assert body["user_tag"] == "kept" and body["stream_options"] == {"include_usage": True}
     assert tokens(registry, "input") == PROMPT
+
+
+def test_models_past_the_track_cap_are_still_counted_under_their_own_model(
+        monkeypatch: pytest.MonkeyPatch, instrumented, registry, client):
+    from aivitals.instrument import _core
+
+    monkeypatch.setattr(_core, "MAX_TRACKS", 1)  # the first model gets a Track; the next go through the model-less one
+    for model in ("gpt-4o-mini", "gpt-4o", "gpt-4o"):
+        list(client.chat.completions.create(model=model, messages=MESSAGES, stream=True))
+    client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+    assert sample(registry, "aivitals_requests_total", model="gpt-4o-mini") == 1
+    assert sample(registry, "aivitals_requests_total", model="gpt-4o") == 3
+    assert tokens(registry, "input", model="gpt-4o") == 3 * PROMPT

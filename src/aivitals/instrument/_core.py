@@ -46,6 +46,10 @@ class Operation:
     model_prefix: bool = False
 
 
+#: Tracks one instrumentation keeps (one per operation, provider and request model), at most.
+MAX_TRACKS = 256
+
+
 class Instrumentation:
     """The active instrumentation: the tracker calls are recorded into, and the patches it made."""
 
@@ -85,8 +89,6 @@ class Instrumentation:
         self.patches.clear()
 
 
-#: Tracks one instrumentation keeps (one per operation, provider and request model), at most.
-MAX_TRACKS = 256
 #: The instrumentation wrappers record into; None once uninstrumented.
 ACTIVE: list[Instrumentation | None] = [None]
 #: Attribute set on every wrapper we install, naming the original it wraps.

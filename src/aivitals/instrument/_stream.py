@@ -2,11 +2,13 @@
 
 The OpenAI and Anthropic clients build every stream chunk from its JSON through
 their client's ``_process_response_data``. A stream aivitals measures is given
-a stand-in for that client (``ChunkReader``) which reads each chunk's dict
-first: a handful of dict lookups, where reading the built object costs
-attribute misses, and the usage-only chunk aivitals asked for is never built
-at all (building it was ~23 µs, most of what a default stream cost). Chunks the
-reader did not see (a client laid out otherwise, LiteLLM) are read as objects.
+a stand-in for that client (``ChunkReader``) which times and reads each chunk's
+dict first, in one call: a handful of dict lookups, where reading the built
+object costs attribute misses. The usage-only chunk aivitals asked for is never
+built at all (building it cost the client ~23 µs, most of what a default stream
+cost); it is kept whole and read once, at fold time, as a complete response is.
+Chunks the reader did not see (LiteLLM's, a client laid out otherwise) are
+timed and read as the built objects.
 """
 
 from __future__ import annotations
@@ -127,9 +129,9 @@ def hidden_usage_chunk(chunk: Any) -> bool:
 class ChunkReader:
     """A client as its own stream sees it: each chunk's JSON goes to ``measure.read_json`` before it is built.
 
-    The chunk built from it is kept as ``measure.built``, so the stream's iterator knows it for one already read.
-
-    Everything else the stream asks of its client is the client's own (``__getattr__``).
+    The chunk built from it is kept as ``measure.built``, so the stream's iterator
+    knows it for one already read. Everything else the stream asks of its client
+    is the client's own (``__getattr__``).
     """
 
     __slots__ = ("_aivitals_client", "_process_response_data")
