@@ -241,6 +241,89 @@ def test_a_retried_evaluation_event_is_counted_once(client: TestClient) -> None:
     assert value(text, "aivitals_events_total", event_kind="evaluation", result="duplicate") == 3
 
 
+def counting_evaluations(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The responses the sidecar's evaluators are run on, in order. The narrowest seam: the pool's suite's
+    ``evaluate`` is wrapped (it still evaluates), so a test counts runs without changing any verdict."""
+    suite = client.app.state.sidecar.evaluations.suite  # type: ignore[attr-defined]
+    evaluate = suite.evaluate
+    evaluated: list[str] = []
+
+    def counted(sample: Sample) -> Any:
+        evaluated.append(sample.response)
+        return evaluate(sample)
+
+    monkeypatch.setattr(suite, "evaluate", counted)
+    return evaluated
+
+
+def storing(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> TestClient:
+    """An app on SQLite, or a replica on a fresh PostgreSQL database."""
+    if kind == "sqlite":
+        return TestClient(create_app(settings(tmp_path)))
+    conf = settings(tmp_path, store_url=request.getfixturevalue("pg_url"), user_key_secret=KEY, replica_id="r0")
+    return TestClient(create_app(conf))
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_a_resent_batch_is_not_evaluated_again_and_is_all_duplicate(
+        tmp_path: Path, kind: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    batch = [event(f"{GROUNDED} Answer {i}.", event_id=f"ev-{i}") for i in range(4)]
+    with storing(kind, tmp_path, request) as client:
+        evaluated = counting_evaluations(client, monkeypatch)
+        first = client.post("/v1/evaluations", json=batch)
+        assert first.json() == {"accepted": 4, "duplicate": 0}, first.text
+        assert len(evaluated) == 4
+        before = evaluation_series(scraped(client))
+        resent = client.post("/v1/evaluations", json=batch)
+        assert resent.status_code == 200, resent.text
+        assert resent.json() == {"accepted": 0, "duplicate": 4}
+        assert len(evaluated) == 4  # the resend ran no evaluator
+        text = scraped(client)
+    assert evaluation_series(text) == before
+    assert value(text, "aivitals_events_total", event_kind="evaluation", result="duplicate") == 4
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_a_batch_mixing_new_and_seen_ids_evaluates_only_the_new_ones(
+        tmp_path: Path, kind: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    with storing(kind, tmp_path, request) as client:
+        evaluated = counting_evaluations(client, monkeypatch)
+        old = client.post("/v1/evaluations", json=[event(event_id="old-1"), event(event_id="old-2")])
+        assert old.json() == {"accepted": 2, "duplicate": 0}, old.text
+        evaluated.clear()
+        mixed = client.post("/v1/events", json=[
+            {"kind": "evaluation", **event(f"{GROUNDED} New one.", event_id="new-1")},
+            {"kind": "evaluation", **event(event_id="old-1")},
+            {"kind": "evaluation", **event(f"{GROUNDED} Without an id.")},
+            {"kind": "evaluation", **event(event_id="old-2")},
+            {"kind": "evaluation", **event(f"{GROUNDED} New two.", event_id="new-2")}])
+        assert mixed.json() == {"accepted": 3, "duplicate": 2}, mixed.text
+        # only the new ones (an event without an id cannot have been seen), in their order
+        assert evaluated == [f"{GROUNDED} New one.", f"{GROUNDED} Without an id.", f"{GROUNDED} New two."]
+        text = scraped(client)
+    assert value(text, "aivitals_evaluator_responses_total", evaluation_status="evaluated") == 5
+    assert value(text, "aivitals_pii_detections_total", pii_kind="email") == 2  # the two LEAKY ones, counted once
+    assert value(text, "aivitals_events_total", event_kind="evaluation", result="duplicate") == 2
+
+
+def test_an_unreadable_store_at_lookup_still_evaluates_and_counts_once(
+        client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lookup only saves work: when it fails, the events are evaluated and the commit's claim still dedups."""
+    from aivitals.sidecar.store import StoreError
+
+    assert client.post("/v1/evaluations", json=event(event_id="ev-1")).json() == {"accepted": 1, "duplicate": 0}
+    evaluated = counting_evaluations(client, monkeypatch)
+
+    def unreadable(keys: object) -> set[bytes]:
+        raise StoreError("read failed: the disk is gone")
+
+    monkeypatch.setattr(client.app.state.sidecar.store, "seen", unreadable)  # type: ignore[attr-defined]
+    resent = client.post("/v1/evaluations", json=event(event_id="ev-1"))
+    assert resent.json() == {"accepted": 0, "duplicate": 1}, resent.text
+    assert len(evaluated) == 1  # evaluated again, as before the lookup existed
+    assert value(scraped(client), "aivitals_pii_detections_total", pii_kind="email") == 1
+
+
 def evaluation_series(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     """Every sample of the evaluation series, zeros left out (the SDK and the sidecar differ in which they show)."""
     names = [name + suffix for name in SERIES for suffix in ("", "_bucket", "_count", "_sum")]

@@ -118,12 +118,17 @@ class Sidecar:
             lease = self.lease
             self.registry.register(ReplicaCollector(self.ledger, settings, self.derived, self.store, lease.replica,
                                                     lambda: lease.is_leader))
-        self.evaluations = Evaluations(settings.evaluation_queue_size)
+        self.evaluations = Evaluations(settings.evaluation_queue_size, seen=self.committed_ids)
         ProcessCollector(registry=self.registry)
         if self._thresholds is not None:
             self.registry.register(self._thresholds)
         self.writer.start()
         self._closed = False
+
+    def committed_ids(self, event_ids: Sequence[str]) -> set[str]:
+        """Which event ids the store holds as claimed (committed), hashed as the writer claims them."""
+        keys = {self.applier.event_key(event_id): event_id for event_id in event_ids}
+        return {keys[key] for key in self.store.seen(list(keys))}
 
     def close(self) -> None:
         """Commit what is queued and close the store."""

@@ -118,7 +118,7 @@ class Applier:
         stored as well. Consecutive predictions and activities go to the store
         in bulk.
         """
-        keys = {id(e): b"e:" + self.ids(e.event_id) for e in events
+        keys = {id(e): self.event_key(e.event_id) for e in events
                 if e.event_id is not None and e.kind not in _SELF_KEYED}
         unclaimed = self.store.claim(list(keys.values()), received) if keys else set()
         accepted, i, n = 0, 0, len(events)
@@ -149,6 +149,10 @@ class Applier:
             accepted += fresh
             i = j
         return accepted
+
+    def event_key(self, event_id: str) -> bytes:
+        """An event id as the store's seen table holds it (claimed here, looked up before evaluating)."""
+        return b"e:" + self.ids(event_id)
 
     def count(self, kind: str, result: str, n: float = 1.0) -> None:
         self.ledger.inc(M.EVENTS, (kind, result), n)

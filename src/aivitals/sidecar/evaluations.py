@@ -13,6 +13,11 @@ any event: the event id is claimed (a resend, on this replica or another, is a
 transaction, and the 2xx comes after the commit. So the counts survive a
 restart or a kill, and with several replicas each persists and exports its own.
 
+A resend is not evaluated again: before evaluating, the pool looks the request's event
+ids up in the store's committed claims (``EventStore.seen``, read-only) and gives an id
+already there empty verdicts, which the writer answers ``duplicate``. The commit still
+claims every id, so two replicas evaluating one event at once still count it once.
+
 The pool is bounded by events in flight (``evaluation_queue_size``): a request
 that does not fit is refused whole with a 503 and Retry-After, so a flood cannot
 hold every thread or grow a queue without end.
@@ -22,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from aivitals.catalogue import LABELS, OTHER
@@ -31,6 +36,9 @@ from aivitals.evaluators.suite import Suite, default_evaluators
 from aivitals.evaluators.worker import MAX_CHARS, record
 
 from .events import Evaluation, Verdicts
+
+#: Which of these event ids are already committed (a lookup of the store's claims, hashed as the writer hashes).
+SeenIds = Callable[[Sequence[str]], set[str]]
 
 #: Evaluation events in flight (evaluated or waiting for a thread); a request that does not fit is answered 503.
 QUEUE_SIZE = 500
@@ -80,8 +88,9 @@ class Evaluations:
     """The sidecar's evaluation pool: turns evaluation events into their verdicts, a bounded number at a time."""
 
     def __init__(self, capacity: int = QUEUE_SIZE, max_chars: int = MAX_CHARS, suite: Suite | None = None,
-                 threads: int = THREADS) -> None:
+                 threads: int = THREADS, seen: SeenIds | None = None) -> None:
         self.capacity = capacity
+        self.seen = seen
         self.max_chars = max_chars
         self.suite = suite or Suite(default_evaluators(), max_chars=max_chars)
         self.suite.max_chars = max_chars
@@ -118,7 +127,22 @@ class Evaluations:
         return await asyncio.wrap_future(future)
 
     def evaluate(self, events: Sequence[Evaluation]) -> list[Verdicts]:
-        return [self.evaluate_one(event) for event in events]
+        """Verdicts of the events not yet committed; one already committed gets empty ones (the writer finds
+        its id claimed and answers duplicate; were it evicted meanwhile, it is counted accepted, not evaluated)."""
+        known = self.committed(events)
+        return [Verdicts(event.event_id, event.service, event.model) if event.event_id in known
+                else self.evaluate_one(event) for event in events]
+
+    def committed(self, events: Sequence[Evaluation]) -> set[str]:
+        """The ids of events already committed; none when the lookup fails (it only saves work: the commit
+        still claims every id, so nothing is counted twice)."""
+        ids = [event.event_id for event in events if event.event_id is not None]
+        if self.seen is None or not ids:
+            return set()
+        try:
+            return self.seen(ids)
+        except Exception:  # the store unreadable now (or a bug in the lookup): evaluate all, never a 5xx here
+            return set()
 
     def evaluate_one(self, event: Evaluation) -> Verdicts:
         """One event's verdicts; statuses as the SDK's worker counts them (an evaluator that raised: error)."""

@@ -215,6 +215,13 @@ class PostgresStore:
         self._delta["seen"] += len(rows)
         return {bytes(k) for (k,) in rows}
 
+    def seen(self, keys: Sequence[bytes]) -> set[bytes]:
+        """The event ids among ``keys`` already claimed by any replica and committed; read-only."""
+        if not keys:
+            return set()
+        return {bytes(k) for (k,) in self._read("SELECT key FROM seen WHERE key = ANY(%s::bytea[])",
+                                                (list(set(keys)),))}
+
     def add_predictions(self, rows: Sequence[PredictionRow]) -> list[bool]:
         """Store predictions; False for an id already stored (by any replica, or earlier in ``rows``)."""
         first: dict[bytes, PredictionRow] = {}

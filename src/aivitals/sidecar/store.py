@@ -235,6 +235,17 @@ class SQLiteStore:
         """Record event ids; returns those not seen before (each once, however often it repeats)."""
         return self._insert_new("seen", "key,received", [(k, received) for k in keys])
 
+    def seen(self, keys: Sequence[bytes]) -> set[bytes]:
+        """The event ids among ``keys`` already claimed and committed; read-only, on the reader connection."""
+        found: set[bytes] = set()
+        with self._reader_lock, _reading():
+            for i in range(0, len(keys), _IN_CHUNK):
+                chunk = keys[i:i + _IN_CHUNK]
+                marks = ",".join("?" * len(chunk))
+                found.update(bytes(k) for (k,) in self._reader.execute(
+                    f"SELECT key FROM seen WHERE key IN ({marks})", chunk))
+        return found
+
     def add_predictions(self, rows: Sequence[PredictionRow]) -> list[bool]:
         """Store predictions; False for an id already stored (or earlier in ``rows``)."""
         inserted = self._insert_new(
