@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 from fastapi.testclient import TestClient
@@ -70,18 +70,29 @@ def test_a_failed_commit_answers_503_keeps_nothing_and_a_retry_counts_once(tmp_p
     conf = settings(tmp_path)
     store = FlakyStore(conf.store, retention_from(conf))
     with TestClient(create_app(conf, store=store, clock=Clock())) as client:
-        client.post("/v1/surveys", json={"score": 10})
-        store.failing = True
-        batch = [{"event_id": "e1", "score": 10}, {"event_id": "e2", "score": 0}]
-        failed = client.post("/v1/surveys", json=batch)
-        prediction = client.post("/v1/predictions", json={"id": "p", "model": "m", "score": 0.5})
-        assert client.get("/readyz").status_code == 200  # the store came back at once
-        during = client.get("/metrics").text
-        store.failing = False
-        retried = client.post("/v1/surveys", json=batch)
-        again = client.post("/v1/surveys", json=batch)
-        label = client.post("/v1/labels", json={"prediction_id": "p", "actual": True})
-        after = client.get("/metrics").text
+        failed_commit_then_retry(client, store)
+
+
+class Failing(Protocol):
+    failing: bool
+
+
+def failed_commit_then_retry(client: Any, store: Failing) -> str:
+    """Commits fail while ``store.failing``: the batch and a prediction are 503 and leave nothing; the retry
+    counts once and the prediction is unknown to its label. Returns the last /metrics (the PostgreSQL
+    suite runs the same steps on its store)."""
+    client.post("/v1/surveys", json={"score": 10})
+    store.failing = True
+    batch = [{"event_id": "e1", "score": 10}, {"event_id": "e2", "score": 0}]
+    failed = client.post("/v1/surveys", json=batch)
+    prediction = client.post("/v1/predictions", json={"id": "p", "model": "m", "score": 0.5})
+    assert client.get("/readyz").status_code == 200  # the store came back at once
+    during = client.get("/metrics").text
+    store.failing = False
+    retried = client.post("/v1/surveys", json=batch)
+    again = client.post("/v1/surveys", json=batch)
+    label = client.post("/v1/labels", json={"prediction_id": "p", "actual": True})
+    after: str = client.get("/metrics").text
     assert failed.status_code == 503 and failed.headers["Retry-After"] == "1"
     assert "retry" in failed.json()["detail"]
     assert prediction.status_code == 503
@@ -93,6 +104,7 @@ def test_a_failed_commit_answers_503_keeps_nothing_and_a_retry_counts_once(tmp_p
     assert sample(after, "aivitals_survey_responses_total", {"category": "promoter"}) == 2
     assert sample(after, "aivitals_survey_responses_total", {"category": "detractor"}) == 1
     assert sample(after, "aivitals_labels_total", {"model": "other", "result": "unknown"}) == 1
+    return after
 
 
 Reader = Callable[[str, str, dict[str, str]], "float | None"]

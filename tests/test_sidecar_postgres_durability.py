@@ -27,7 +27,7 @@ from _postgres import PostgresServer
 from _sidecar import Clock, sample, settings
 from aivitals.sidecar import Settings, StoreError, create_app
 from aivitals.sidecar.app import retention_from
-from test_sidecar_durability import EVENTS, aivitals_samples, sigkill_under_load
+from test_sidecar_durability import EVENTS, aivitals_samples, failed_commit_then_retry, sigkill_under_load
 from test_sidecar_postgres_suite import KEY, REPLICA, ReplicaClient
 from test_sidecar_schemathesis import CHECKS
 
@@ -74,29 +74,7 @@ def test_a_failed_commit_answers_503_keeps_nothing_and_a_retry_counts_once(tmp_p
     conf = pg_settings(tmp_path, pg_url)
     store = CommitKilledStore(pg_url, retention_from(conf), REPLICA)
     with ReplicaClient(create_app(conf, store=store, clock=Clock())) as client:
-        client.post("/v1/surveys", json={"score": 10})
-        store.failing = True
-        batch = [{"event_id": "e1", "score": 10}, {"event_id": "e2", "score": 0}]
-        failed = client.post("/v1/surveys", json=batch)
-        prediction = client.post("/v1/predictions", json={"id": "p", "model": "m", "score": 0.5})
-        assert client.get("/readyz").status_code == 200  # the store came back at once
-        during = client.get("/metrics").text
-        store.failing = False
-        retried = client.post("/v1/surveys", json=batch)
-        again = client.post("/v1/surveys", json=batch)
-        label = client.post("/v1/labels", json={"prediction_id": "p", "actual": True})
-        after = client.get("/metrics").text
-    assert failed.status_code == 503 and failed.headers["Retry-After"] == "1"
-    assert "retry" in failed.json()["detail"]
-    assert prediction.status_code == 503
-    assert sample(during, "aivitals_survey_responses_total", {"category": "promoter"}) == 1
-    assert sample(during, "aivitals_survey_responses_total", {"category": "detractor"}) is None
-    assert retried.json() == {"accepted": 2, "duplicate": 0}
-    assert again.json() == {"accepted": 0, "duplicate": 2}
-    assert label.status_code == 200
-    assert sample(after, "aivitals_survey_responses_total", {"category": "promoter"}) == 2
-    assert sample(after, "aivitals_survey_responses_total", {"category": "detractor"}) == 1
-    assert sample(after, "aivitals_labels_total", {"model": "other", "result": "unknown"}) == 1
+        after = failed_commit_then_retry(client, store)
     # nothing of the failed commits reached the database either: a fresh replica reads the same
     with ReplicaClient(create_app(conf, clock=Clock())) as fresh:
         assert aivitals_samples(fresh.get("/metrics").text) == aivitals_samples(after)
