@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -20,7 +21,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from aivitals.codegen.promserver import free_port
 from aivitals.sidecar import Settings
 
-__all__ = ["NOW", "Clock", "client", "free_port", "metrics", "post", "sample", "samples", "settings", "sidecar_clock"]
+__all__ = ["NOW", "Clock", "client", "free_port", "metrics", "post", "sample", "samples", "send_to_both_at_once",
+           "settings", "sidecar_clock"]
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 NOW = 1_790_000_000.0  # 2026-09-21, a fixed "now" for in-process tests
@@ -152,3 +154,26 @@ def client(tmp_path: Path, sidecar_clock: Clock) -> Iterator[Any]:
 
     with TestClient(create_app(settings(tmp_path), clock=sidecar_clock)) as c:
         yield c
+
+
+def send_to_both_at_once(clients: tuple[Any, Any], path: str, batches: list[list[Any]]) -> list[int]:
+    """Each client posts every batch, both starting together; the ``accepted`` count of every answer (each
+    answer checked 200 after the threads end, so a failure in a thread fails the test)."""
+    answers: list[tuple[int, str, int]] = []
+    barrier = threading.Barrier(len(clients))
+
+    def send(client: Any) -> None:
+        barrier.wait()
+        for batch in batches:
+            response = client.post(path, json=batch)
+            answers.append((response.status_code, response.text,
+                            response.json().get("accepted", 0) if response.status_code == 200 else 0))
+
+    threads = [threading.Thread(target=send, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(answers) == len(clients) * len(batches)
+    assert all(status == 200 for status, _, _ in answers), [text for status, text, _ in answers if status != 200]
+    return [count for _, _, count in answers]

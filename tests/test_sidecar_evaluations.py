@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry, generate_latest
 
-from _sidecar import free_port, get, samples, settings, start_sidecar, stop
+from _sidecar import free_port, get, samples, send_to_both_at_once, settings, start_sidecar, stop
 from aivitals import Tracker
 from aivitals.evaluators.base import Context, Sample, Verdict
 from aivitals.evaluators.suite import Suite, default_evaluators
@@ -420,22 +420,8 @@ def test_the_same_evaluation_ids_sent_to_two_replicas_at_once_are_counted_once(t
     apps = [TestClient(create_app(settings(tmp_path, store_url=pg_url, user_key_secret=KEY, replica_id=f"r{i}")))
             for i in range(2)]
     batches = [[event(event_id=f"e{n}-{i}") for i in range(5)] for n in range(8)]
-    accepted: list[int] = []
     with apps[0] as a, apps[1] as b:
-        barrier = threading.Barrier(2)
-
-        def send(client: TestClient) -> None:
-            barrier.wait()
-            for batch in batches:
-                response = client.post("/v1/evaluations", json=batch)
-                assert response.status_code == 200, response.text
-                accepted.append(response.json()["accepted"])
-
-        threads = [threading.Thread(target=send, args=(c,)) for c in (a, b)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        accepted = send_to_both_at_once((a, b), "/v1/evaluations", batches)
         texts = [scraped(a), scraped(b)]
     total = sum(len(batch) for batch in batches)
     assert sum(accepted) == total  # each id accepted by exactly one of the two answers

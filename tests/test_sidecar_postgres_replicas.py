@@ -20,7 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from _sidecar import SRC, Clock, free_port, get, settings, stop
+from _sidecar import SRC, Clock, free_port, get, send_to_both_at_once, settings, stop
 from aivitals.sidecar import create_app
 from aivitals.sidecar.client import SidecarClient
 
@@ -49,23 +49,9 @@ def exports(text: str, name: str) -> bool:
 def test_the_same_event_ids_sent_to_two_replicas_at_once_are_counted_once(tmp_path: Path, pg_url: str) -> None:
     apps = [TestClient(create_app(settings(tmp_path, store_url=pg_url, user_key_secret=KEY, replica_id=f"r{i}"),
                                   clock=Clock())) for i in range(2)]
+    batches = [[{"event_id": f"e{n}-{i}", "score": 9} for i in range(50)] for n in range(20)]
     with apps[0] as a, apps[1] as b:
-        batches = [[{"event_id": f"e{n}-{i}", "score": 9} for i in range(50)] for n in range(20)]
-        answers: list[int] = []
-        barrier = threading.Barrier(2)
-
-        def send(client: TestClient) -> None:
-            barrier.wait()
-            for batch in batches:
-                response = client.post("/v1/surveys", json=batch)
-                assert response.status_code == 200, response.text
-                answers.append(response.json()["accepted"])
-
-        threads = [threading.Thread(target=send, args=(c,)) for c in (a, b)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        answers = send_to_both_at_once((a, b), "/v1/surveys", batches)
         per_replica = accepted(a.get("/metrics").text, "survey") | accepted(b.get("/metrics").text, "survey")
     assert sum(answers) == 1000  # each id accepted by exactly one of the two answers
     assert sum(per_replica.values()) == 1000
