@@ -5,11 +5,8 @@ and the leader-only figures exported by exactly one replica, before and after th
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -20,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from _sidecar import SRC, Clock, free_port, get, send_to_both_at_once, settings, stop
+from _sidecar import Clock, free_port, get, send_to_both_at_once, settings, start_sidecar, stop
 from aivitals.sidecar import create_app
 from aivitals.sidecar.client import SidecarClient
 
@@ -79,22 +76,10 @@ def test_a_replica_needs_the_shared_hashing_key_and_refuses_another(tmp_path: Pa
 
 # --- real processes -------------------------------------------------------------------------------------------
 def _start(url: str, replica: str, tmp_path: Path, port: int) -> subprocess.Popen[bytes]:
-    config = tmp_path / f"{replica}.json"
-    config.write_text(json.dumps({"leader_poll_seconds": 0.5, "eligible_users": 100,
-                                  "fixed_costs_usd_per_month": {"compute": 10.0}}))
-    env = {**os.environ, "PYTHONPATH": str(SRC), "AIVITALS_USER_KEY_SECRET": KEY, "AIVITALS_STORE_URL": url}
-    proc = subprocess.Popen([sys.executable, "-m", "aivitals.sidecar", "--replica-id", replica, "--port", str(port),
-                             "--config", str(config)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"replica exited: {proc.stderr.read().decode() if proc.stderr else ''}")
-        with contextlib.suppress(OSError):
-            if get(port, "/readyz", timeout=1.0)[0] == 200:
-                return proc
-        time.sleep(0.05)
-    stop(proc)
-    raise RuntimeError("replica did not become ready in 30 s")
+    """One replica on ``url`` (the config's store_url wins over the --store path start_sidecar passes)."""
+    config = {"leader_poll_seconds": 0.5, "eligible_users": 100, "fixed_costs_usd_per_month": {"compute": 10.0},
+              "store_url": url, "replica_id": replica}
+    return start_sidecar(tmp_path / f"{replica}.unused.db", port, config, {"AIVITALS_USER_KEY_SECRET": KEY})
 
 
 @contextlib.contextmanager
