@@ -12,8 +12,6 @@ import shutil
 import subprocess
 import tempfile
 import threading
-import time
-import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from aivitals.codegen.promserver import READY_TIMEOUT_S, PrometheusError, PrometheusHandle, find_binary, free_port
+from aivitals.codegen.promserver import PrometheusError, PrometheusHandle, find_binary, free_port, launch
 
 #: How far back the central Prometheus accepts samples out of order: two agents catching up
 #: on a month of history do not arrive in step, and the head takes only the last hour in order.
@@ -51,35 +49,6 @@ def binary(name: str) -> str:
     if not path:
         raise PrometheusError(f"no {name} binary: run scripts/test.sh (it installs the Debian package)")
     return path
-
-
-def _launch(argv: Sequence[str], workdir: Path, ready_path: str, port: int) -> PrometheusHandle:
-    """Start ``argv`` logging into ``workdir``; return once ``ready_path`` answers 200."""
-    log = (workdir / "server.log").open("wb")
-    process = subprocess.Popen(list(argv), stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
-    log.close()
-    handle = PrometheusHandle(f"http://127.0.0.1:{port}", process.pid, process, workdir)
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            text = log_tail(handle)
-            handle.stop()
-            raise PrometheusError(f"{argv[0]} exited with {process.returncode}:\n{text}")
-        try:
-            with urllib.request.urlopen(f"{handle.url}{ready_path}", timeout=1) as response:
-                if response.status == 200:
-                    return handle
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.2)
-    text = log_tail(handle)
-    handle.stop()
-    raise PrometheusError(f"{argv[0]} did not become ready within {READY_TIMEOUT_S:.0f}s:\n{text}")
-
-
-def log_tail(handle: PrometheusHandle, chars: int = 3000) -> str:
-    path = handle.workdir / "server.log"
-    return path.read_text(errors="replace")[-chars:] if path.exists() else ""
 
 
 def _workdir(kind: str) -> Path:
@@ -114,7 +83,7 @@ def start_central_prometheus(rule_files: Sequence[Path], history: str = "", inte
              f"    out_of_order_time_window: {OUT_OF_ORDER_WINDOW}", "rule_files:"]
     lines += [f"  - '{path}'" for path in rule_files]
     (workdir / "prometheus.yml").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return _launch([find_binary(), f"--config.file={workdir / 'prometheus.yml'}",
+    return launch([find_binary(), f"--config.file={workdir / 'prometheus.yml'}",
                     f"--storage.tsdb.path={workdir / 'data'}", "--storage.tsdb.retention.time=100d",
                     "--web.enable-remote-write-receiver", f"--web.listen-address=127.0.0.1:{port}"],
                    workdir, "/-/ready", port)
@@ -138,7 +107,7 @@ def start_agent(targets: Sequence[str], remote_writes: Sequence[str], external_l
         lines += [f"  - url: '{url}'", "    queue_config:", "      batch_send_deadline: 1s",
                   "      min_backoff: 100ms", "      max_backoff: 1s"]
     (workdir / "agent.yml").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return _launch([find_binary(), "--enable-feature=agent", f"--config.file={workdir / 'agent.yml'}",
+    return launch([find_binary(), "--enable-feature=agent", f"--config.file={workdir / 'agent.yml'}",
                     f"--storage.agent.path={workdir / 'wal'}", f"--web.listen-address=127.0.0.1:{port}"],
                    workdir, "/-/ready", port)
 
@@ -151,7 +120,7 @@ def start_victoria_metrics(port: int | None = None) -> PrometheusHandle:
     the same timestamp are kept once (an agent forwards a target's repeated timestamp).
     """
     workdir, port = _workdir("victoria-metrics"), port or free_port()
-    return _launch([binary("victoria-metrics"), f"-storageDataPath={workdir / 'data'}",
+    return launch([binary("victoria-metrics"), f"-storageDataPath={workdir / 'data'}",
                     f"-retentionPeriod={VM_RETENTION}", f"-httpListenAddr=127.0.0.1:{port}",
                     "-search.disableCache", "-search.latencyOffset=0s", "-dedup.minScrapeInterval=1ms"],
                    workdir, "/health", port)
@@ -172,7 +141,7 @@ def start_vmalert(rule_files: Sequence[Path], store: str, notifier: str, interva
             f"-remoteWrite.flushInterval={interval}", f"-evaluationInterval={interval}",
             f"-notifier.url={notifier}", f"-httpListenAddr=127.0.0.1:{port}"]
     argv += [f"-rule={path}" for path in rule_files]
-    return _launch(argv, workdir, "/health", port)
+    return launch(argv, workdir, "/health", port)
 
 
 class Notifier:

@@ -42,7 +42,6 @@ from aivitals.codegen.rules.scenario import expectation_for
 from central_stores import (
     Notifier,
     every_group_at_the_global_interval,
-    log_tail,
     start_agent,
     start_central_prometheus,
     start_victoria_metrics,
@@ -226,7 +225,7 @@ def stores(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 def test_the_agents_forward_the_live_points_with_their_external_labels(stores: Stores) -> None:
     for store in (stores.prometheus, stores.victoria):
         clusters = values(store, 'count by (cluster) (aivitals_requests_total{outcome="ok"})')
-        assert clusters == {(("cluster", c),): 1.0 for c in CLUSTERS}, log_tail(stores.prometheus)
+        assert clusters == {(("cluster", c),): 1.0 for c in CLUSTERS}, stores.prometheus.log_tail()
 
 
 def test_the_stores_load_the_committed_rules_unchanged_and_evaluate_each_without_error(stores: Stores) -> None:
@@ -240,7 +239,7 @@ def test_the_stores_load_the_committed_rules_unchanged_and_evaluate_each_without
         loaded = stores.rules(handle)
         assert sorted(r["name"] for r in loaded) == names
         broken = {r["name"]: r.get("lastError") for r in loaded if r["health"] != "ok"}
-        assert not broken, (handle.url, broken, log_tail(handle))
+        assert not broken, (handle.url, broken, handle.log_tail())
 
 
 def test_every_recording_rule_on_the_central_prometheus_gives_the_one_world_value(stores: Stores) -> None:

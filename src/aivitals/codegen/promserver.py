@@ -50,6 +50,10 @@ def find_binary() -> str:
     return candidate
 
 
+#: The log every server started here writes, in its work directory.
+LOG_NAME = "server.log"
+
+
 @dataclass
 class PrometheusHandle:
     """A running Prometheus: its URL, and ``stop()`` to end it and remove its data."""
@@ -58,6 +62,11 @@ class PrometheusHandle:
     pid: int
     process: subprocess.Popen[bytes]
     workdir: Path
+
+    def log_tail(self, chars: int = 3000) -> str:
+        """The end of the server's log (what it said before it failed)."""
+        path = self.workdir / LOG_NAME
+        return path.read_text(errors="replace")[-chars:] if path.exists() else ""
 
     def query(self, expr: str) -> list[dict[str, Any]]:
         """The instant vector ``expr`` evaluates to now; raises PrometheusError if the query fails."""
@@ -143,25 +152,32 @@ def start_prometheus(rules_dir: str | Path | None, targets: Sequence[str], port:
         rules_dir) else []
     config = workdir / "prometheus.yml"
     config.write_text(_config(rules, targets, interval, job), encoding="utf-8")
-    log = (workdir / "prometheus.log").open("wb")
-    process = subprocess.Popen(
-        [binary, f"--config.file={config}", f"--storage.tsdb.path={workdir / 'data'}",
-         f"--web.listen-address=127.0.0.1:{port}", "--storage.tsdb.retention.time=1d"],
-        stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
+    return launch([binary, f"--config.file={config}", f"--storage.tsdb.path={workdir / 'data'}",
+                   f"--web.listen-address=127.0.0.1:{port}", "--storage.tsdb.retention.time=1d"],
+                  workdir, "/-/ready", port)
+
+
+def launch(argv: Sequence[str], workdir: Path, ready_path: str, port: int) -> PrometheusHandle:
+    """Start ``argv`` (a server listening on 127.0.0.1:``port``) logging into ``workdir``; return once
+    ``ready_path`` answers 200, else stop it and raise PrometheusError with the log's tail."""
+    log = (workdir / LOG_NAME).open("wb")
+    process = subprocess.Popen(list(argv), stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
     log.close()
     handle = PrometheusHandle(f"http://127.0.0.1:{port}", process.pid, process, workdir)
+    name = Path(argv[0]).name
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            text = (workdir / "prometheus.log").read_text(errors="replace")[-2000:]
+            text = handle.log_tail()
             handle.stop()
-            raise PrometheusError(f"prometheus exited with {process.returncode}:\n{text}")
+            raise PrometheusError(f"{name} exited with {process.returncode}:\n{text}")
         try:
-            with urllib.request.urlopen(f"{handle.url}/-/ready", timeout=1) as response:
+            with urllib.request.urlopen(f"{handle.url}{ready_path}", timeout=1) as response:
                 if response.status == 200:
                     return handle
         except (urllib.error.URLError, OSError):
             pass
         time.sleep(0.2)
+    text = handle.log_tail()
     handle.stop()
-    raise PrometheusError(f"prometheus did not become ready within {READY_TIMEOUT_S:.0f}s")
+    raise PrometheusError(f"{name} did not become ready within {READY_TIMEOUT_S:.0f}s:\n{text}")
