@@ -152,6 +152,7 @@ class Writer:
                 self._evict()  # surplus rows go after it, so the store never ends a commit over its bounds
                 self.store.save_series(self.ledger.take_dirty())
                 self.store.commit()
+                self.ledger.publish()
             except Exception as exc:
                 # the answer names the failure's type only: an exception's text could quote an event
                 error = exc if isinstance(exc, StoreError) else StoreError(f"internal error ({type(exc).__name__})")
