@@ -111,8 +111,13 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         if exporter is not None:
             exporter.stop()
         if demo is not None:
-            demo.terminate()
-            demo.wait(timeout=10)
+            demo.terminate()  # it sends the sidecar what is still queued first: seconds at --speed 600 under load
+            try:
+                demo.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                demo.kill()
+                demo.wait(timeout=10)
+                raise
 
 
 def _not_fed(source: str) -> dict[str, str]:
